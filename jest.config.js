@@ -1,0 +1,9 @@
+/** Jest runs the TypeScript sources as native ESM (jose 6 is ESM-only). */
+export default {
+  testEnvironment: 'node',
+  extensionsToTreatAsEsm: ['.ts'],
+  moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
+  transform: { '^.+\\.ts$': ['ts-jest', { useESM: true }] },
+  testMatch: ['<rootDir>/test/**/*.test.ts'],
+  testTimeout: 20000,
+};

@@ -1,0 +1,194 @@
+import path from 'node:path';
+import { z } from 'zod';
+import { parseDuration } from './duration.js';
+
+/** Signing algorithms the server can sign access tokens with. */
+export const SIGNING_ALGS = ['ES256', 'EdDSA', 'PS256'] as const;
+/** Encryption key types the server can receive bearer tokens with. */
+export const ENCRYPTION_KEY_TYPES = ['x25519', 'p256', 'rsa'] as const;
+/** Session stores. `memory` is for tests only. */
+export const STORES = ['sqlite', 'redis', 'memory'] as const;
+
+export type SigningAlg = (typeof SIGNING_ALGS)[number];
+export type EncryptionKeyType = (typeof ENCRYPTION_KEY_TYPES)[number];
+export type StoreKind = (typeof STORES)[number];
+
+/** The validated, frozen server configuration. Durations are in milliseconds. */
+export interface Config {
+  readonly port: number;
+  readonly host: string;
+  readonly preserveSessions: boolean;
+  readonly privateKeyPassphrase: string | undefined;
+  readonly keysDir: string;
+  readonly store: StoreKind;
+  readonly sqlitePath: string;
+  readonly redisUrl: string | undefined;
+  readonly redisPrefix: string;
+  readonly issuer: string;
+  readonly audience: string;
+  readonly accessTokenTtl: number;
+  readonly refreshTokenTtl: number;
+  readonly sessionIdleTtl: number;
+  readonly refreshReuseGrace: number;
+  readonly signingAlg: SigningAlg;
+  readonly encryptionKeyType: EncryptionKeyType;
+  readonly cookieSecure: boolean;
+  readonly loginRateLimit: number;
+  readonly trustProxy: boolean;
+  readonly logLevel: string;
+  readonly keyReloadInterval: number;
+}
+
+/** Raised when the environment cannot be turned into a configuration; `message` is one line naming the variable. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/** The shortest passphrase accepted for the private key PEMs. */
+export const MIN_PASSPHRASE_LENGTH = 16;
+
+const bool = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((value, ctx) => {
+      const v = value.trim().toLowerCase();
+      if (v === '1' || v === 'true') return true;
+      if (v === '0' || v === 'false') return false;
+      ctx.addIssue({ code: 'custom', message: `must be 0, 1, true or false (got "${value}")` });
+      return z.NEVER;
+    });
+
+const duration = (fallback: string, minimumMs = 1000) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((value, ctx) => {
+      const ms = parseDuration(value);
+      if (ms === null) {
+        ctx.addIssue({ code: 'custom', message: `must be a duration such as 30s, 15m, 7d (got "${value}")` });
+        return z.NEVER;
+      }
+      if (ms < minimumMs) {
+        ctx.addIssue({ code: 'custom', message: `must be at least ${minimumMs} ms (got "${value}")` });
+        return z.NEVER;
+      }
+      return ms;
+    });
+
+const oneOf = <T extends readonly [string, ...string[]]>(values: T, fallback: T[number]) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((value, ctx) => {
+      if ((values as readonly string[]).includes(value)) return value as T[number];
+      ctx.addIssue({ code: 'custom', message: `must be one of ${values.join(', ')} (got "${value}")` });
+      return z.NEVER;
+    });
+
+const integer = (fallback: string, min: number, max: number) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((value, ctx) => {
+      const n = Number(value);
+      if (!/^\d+$/.test(value.trim()) || n < min || n > max) {
+        ctx.addIssue({ code: 'custom', message: `must be a whole number from ${min} to ${max} (got "${value}")` });
+        return z.NEVER;
+      }
+      return n;
+    });
+
+const url = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .refine((value) => URL.canParse(value), { message: 'must be an absolute URL' });
+
+const nonEmpty = (fallback: string) => z.string().default(fallback).refine((v) => v.trim() !== '', 'must not be empty');
+
+const schema = z.object({
+  PORT: integer('3000', 0, 65535),
+  HOST: nonEmpty('0.0.0.0'),
+  PRESERVE_SESSIONS_ON_REBOOT: bool('0'),
+  PRIVATE_KEY_PASSPHRASE: z.string().optional(),
+  KEYS_DIR: nonEmpty('server/keys'),
+  STORE: oneOf(STORES, 'sqlite'),
+  SQLITE_PATH: nonEmpty('data/auth.db'),
+  REDIS_URL: z.string().optional(),
+  REDIS_PREFIX: nonEmpty('jwe-auth:'),
+  ISSUER: url('http://localhost:3000'),
+  AUDIENCE: nonEmpty('jwe-auth-server'),
+  ACCESS_TOKEN_TTL: duration('15m'),
+  REFRESH_TOKEN_TTL: duration('7d'),
+  SESSION_IDLE_TTL: duration('7d'),
+  REFRESH_REUSE_GRACE: duration('10s', 0),
+  SIGNING_ALG: oneOf(SIGNING_ALGS, 'ES256'),
+  ENCRYPTION_KEY_TYPE: oneOf(ENCRYPTION_KEY_TYPES, 'x25519'),
+  COOKIE_SECURE: bool('true'),
+  LOGIN_RATE_LIMIT: integer('10', 1, 1_000_000),
+  TRUST_PROXY: bool('0'),
+  LOG_LEVEL: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
+  KEY_RELOAD_INTERVAL: duration('30s', 0),
+});
+
+/**
+ * Validates the environment once and returns a frozen configuration.
+ *
+ * Empty strings count as unset, so `FOO=` in a `.env` file falls back to the default.
+ *
+ * @param env - The environment, usually `process.env` after dotenv has loaded `.env`.
+ * @throws {ConfigError} with one line naming the first bad variable and what is wrong with it.
+ * @example const config = loadConfig({ ...process.env, STORE: 'memory' });
+ */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = schema.safeParse(present);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const name = String(issue?.path[0] ?? 'environment');
+    throw new ConfigError(`${name} ${issue?.message ?? 'is invalid'}`);
+  }
+  const e = parsed.data;
+  if (e.PRESERVE_SESSIONS_ON_REBOOT) {
+    if (e.PRIVATE_KEY_PASSPHRASE === undefined) {
+      throw new ConfigError('PRIVATE_KEY_PASSPHRASE is required when PRESERVE_SESSIONS_ON_REBOOT is on');
+    }
+    if (e.PRIVATE_KEY_PASSPHRASE.length < MIN_PASSPHRASE_LENGTH) {
+      throw new ConfigError(`PRIVATE_KEY_PASSPHRASE must be at least ${MIN_PASSPHRASE_LENGTH} characters`);
+    }
+    if (e.STORE === 'memory') {
+      throw new ConfigError('STORE=memory cannot preserve sessions; use sqlite or redis with PRESERVE_SESSIONS_ON_REBOOT');
+    }
+  }
+  if (e.STORE === 'redis' && e.REDIS_URL === undefined) {
+    throw new ConfigError('REDIS_URL is required when STORE=redis');
+  }
+  if (e.REDIS_URL !== undefined && !/^rediss?:\/\//.test(e.REDIS_URL)) {
+    throw new ConfigError('REDIS_URL must start with redis:// or rediss://');
+  }
+  return Object.freeze({
+    port: e.PORT,
+    host: e.HOST,
+    preserveSessions: e.PRESERVE_SESSIONS_ON_REBOOT,
+    privateKeyPassphrase: e.PRIVATE_KEY_PASSPHRASE,
+    keysDir: path.resolve(e.KEYS_DIR),
+    store: e.STORE,
+    sqlitePath: e.SQLITE_PATH === ':memory:' ? e.SQLITE_PATH : path.resolve(e.SQLITE_PATH),
+    redisUrl: e.REDIS_URL,
+    redisPrefix: e.REDIS_PREFIX,
+    issuer: e.ISSUER,
+    audience: e.AUDIENCE,
+    accessTokenTtl: e.ACCESS_TOKEN_TTL,
+    refreshTokenTtl: e.REFRESH_TOKEN_TTL,
+    sessionIdleTtl: e.SESSION_IDLE_TTL,
+    refreshReuseGrace: e.REFRESH_REUSE_GRACE,
+    signingAlg: e.SIGNING_ALG,
+    encryptionKeyType: e.ENCRYPTION_KEY_TYPE,
+    cookieSecure: e.COOKIE_SECURE,
+    loginRateLimit: e.LOGIN_RATE_LIMIT,
+    trustProxy: e.TRUST_PROXY,
+    logLevel: e.LOG_LEVEL,
+    keyReloadInterval: e.KEY_RELOAD_INTERVAL,
+  });
+}

@@ -1,0 +1,55 @@
+import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
+import type { Logger } from 'pino';
+import { ERRORS, HttpError, StoreUnavailableError, TokenRejectedError, type ErrorCode } from '../errors.js';
+
+/** The challenge sent with every 401 of a protected route when a token was presented (RFC 6750). */
+export const INVALID_TOKEN_CHALLENGE = 'Bearer error="invalid_token"';
+
+/** How soon a client should retry after a 503. */
+export const RETRY_AFTER_SECONDS = '1';
+
+/** Writes an error body `{error, error_description}`; the only place error responses are made. */
+export function sendError(res: Response, code: ErrorCode, description?: string, headers: Record<string, string> = {}): void {
+  res.set(headers);
+  res.status(ERRORS[code].status).json({ error: code, error_description: description ?? ERRORS[code].description });
+}
+
+/** Body parser failures (express.json) that are the client's fault, by their `type`. */
+const BODY_ERRORS: Readonly<Record<string, ErrorCode>> = {
+  'entity.too.large': 'payload_too_large',
+  'entity.parse.failed': 'invalid_request',
+  'encoding.unsupported': 'unsupported_media_type',
+  'charset.unsupported': 'unsupported_media_type',
+  'entity.verify.failed': 'invalid_request',
+  'request.aborted': 'invalid_request',
+  'request.size.invalid': 'invalid_request',
+  'stream.encoding.set': 'invalid_request',
+  'parameters.too.many': 'invalid_request',
+};
+
+/** Answers any route that does not exist with 404 `not_found`. */
+export const notFound: RequestHandler = (_req, res) => sendError(res, 'not_found');
+
+/**
+ * The one error handler: client errors are answered with their code; a token refusal becomes the
+ * uniform 401; an unreachable store becomes 503 with `Retry-After`; anything else is logged and
+ * answered 500 with no detail.
+ */
+export function errorHandler(logger: Logger): ErrorRequestHandler {
+  return (error: unknown, req, res, _next) => {
+    if (res.headersSent) return;
+    if (error instanceof HttpError) return sendError(res, error.code, error.description, { ...error.headers });
+    if (error instanceof TokenRejectedError) {
+      logger.debug({ reason: error.message, path: req.path }, 'token refused');
+      return sendError(res, 'invalid_token', undefined, { 'WWW-Authenticate': INVALID_TOKEN_CHALLENGE });
+    }
+    if (error instanceof StoreUnavailableError) {
+      logger.warn({ reason: error.message, path: req.path }, 'store unavailable');
+      return sendError(res, 'temporarily_unavailable', undefined, { 'Retry-After': RETRY_AFTER_SECONDS });
+    }
+    const type = (error as { type?: unknown }).type;
+    if (typeof type === 'string' && BODY_ERRORS[type]) return sendError(res, BODY_ERRORS[type]);
+    logger.error({ err: error instanceof Error ? { name: error.name, message: error.message, stack: error.stack } : String(error), path: req.path }, 'unhandled error');
+    return sendError(res, 'server_error');
+  };
+}

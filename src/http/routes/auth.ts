@@ -1,0 +1,144 @@
+import { Router, type Request, type Response } from 'express';
+import { rateLimit, ipKeyGenerator } from 'express-rate-limit';
+import { z } from 'zod';
+import type { Config } from '../../config/index.js';
+import { HttpError } from '../../errors.js';
+import type { SessionService, TokenGrant } from '../../sessions/service.js';
+import { parseClientKey } from '../../tokens/client-key.js';
+import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from '../../users/password.js';
+import { principalOf, requireAuth } from '../require-auth.js';
+import { parseBody } from '../validate.js';
+
+const REFRESH_COOKIE = 'refresh_token';
+const COOKIE_PATH = '/auth';
+
+const loginBody = z.object({
+  username: z.string().min(1).max(64),
+  password: z.string().min(1).max(MAX_PASSWORD_LENGTH),
+  client_key: z.unknown().refine((v) => v !== undefined, 'client_key is required'),
+  refresh_transport: z.enum(['cookie', 'body']).default('cookie'),
+});
+const refreshBody = z.object({ refresh_token: z.string().min(1).max(512).optional() }).optional();
+const passwordBody = z.object({
+  current_password: z.string().min(1).max(MAX_PASSWORD_LENGTH),
+  new_password: z.string().min(MIN_PASSWORD_LENGTH).max(MAX_PASSWORD_LENGTH),
+});
+
+/**
+ * The `/auth` routes: login, refresh, verify, logout, logout-all-devices, sessions and password.
+ */
+export function authRoutes(config: Config, sessions: SessionService): Router {
+  const router = Router();
+  const auth = requireAuth(sessions);
+
+  const setRefreshCookie = (res: Response, grant: TokenGrant) =>
+    res.cookie(REFRESH_COOKIE, grant.refreshToken, {
+      httpOnly: true,
+      sameSite: 'strict',
+      path: COOKIE_PATH,
+      secure: config.cookieSecure,
+      maxAge: grant.body.refresh_expires_in * 1000,
+    });
+  const clearRefreshCookie = (res: Response) =>
+    res.clearCookie(REFRESH_COOKIE, { httpOnly: true, sameSite: 'strict', path: COOKIE_PATH, secure: config.cookieSecure });
+  const sendGrant = (res: Response, grant: TokenGrant, transport: 'cookie' | 'body') => {
+    res.set('Cache-Control', 'no-store');
+    if (transport === 'body') return res.json({ ...grant.body, refresh_token: grant.refreshToken });
+    setRefreshCookie(res, grant);
+    return res.json(grant.body);
+  };
+
+  const loginLimiter = rateLimit({
+    windowMs: 60_000,
+    limit: config.loginRateLimit,
+    standardHeaders: 'draft-7',
+    legacyHeaders: false,
+    keyGenerator: (req) => `${ipKeyGenerator(req.ip ?? '')}|${String(req.body?.username ?? '').toLowerCase()}`,
+    handler: (req, _res, next) => {
+      const reset = (req as Request & { rateLimit?: { resetTime?: Date } }).rateLimit?.resetTime;
+      const seconds = reset ? Math.max(1, Math.ceil((reset.getTime() - Date.now()) / 1000)) : 60;
+      next(new HttpError('too_many_requests', undefined, { 'Retry-After': String(seconds) }));
+    },
+  });
+
+  router.post('/login', loginLimiter, async (req, res) => {
+    const body = parseBody(loginBody, req.body);
+    const clientKey = await parseClientKey(body.client_key);
+    const grant = await sessions.login(body.username, body.password, clientKey, req.get('user-agent') ?? null);
+    sendGrant(res, grant, body.refresh_transport);
+  });
+
+  router.post('/refresh', async (req, res) => {
+    const fromBody = parseBody(refreshBody, req.body)?.refresh_token;
+    const fromCookie = (req.cookies as Record<string, string> | undefined)?.[REFRESH_COOKIE];
+    if (fromBody === undefined && fromCookie === undefined) throw new HttpError('invalid_grant', 'No refresh token was presented');
+    if (fromBody === undefined) assertSameOrigin(req, config);
+    try {
+      sendGrant(res, await sessions.refresh(fromBody ?? (fromCookie as string)), fromBody === undefined ? 'cookie' : 'body');
+    } catch (error) {
+      if (fromBody === undefined && error instanceof HttpError && error.code === 'invalid_grant') clearRefreshCookie(res);
+      throw error;
+    }
+  });
+
+  router.get('/verify', auth, (_req, res) => {
+    const { claims } = principalOf(res);
+    res.set('Cache-Control', 'no-store');
+    res.json({ active: true, sub: claims.sub, sid: claims.sid, iss: claims.iss, aud: claims.aud, iat: claims.iat, exp: claims.exp, jti: claims.jti });
+  });
+
+  router.post('/logout', auth, async (_req, res) => {
+    await sessions.logout(principalOf(res).session.id);
+    clearRefreshCookie(res);
+    res.status(204).end();
+  });
+
+  router.post('/logout-all-devices', auth, async (_req, res) => {
+    await sessions.logoutAll(principalOf(res).user.id);
+    clearRefreshCookie(res);
+    res.status(204).end();
+  });
+
+  router.get('/sessions', auth, async (_req, res) => {
+    const { user, session: current } = principalOf(res);
+    const list = await sessions.listSessions(user.id);
+    res.set('Cache-Control', 'no-store');
+    res.json({
+      sessions: list.map((s) => ({
+        id: s.id,
+        created_at: new Date(s.createdAt).toISOString(),
+        last_used_at: new Date(s.lastUsedAt).toISOString(),
+        user_agent: s.userAgent,
+        current: s.id === current.id,
+      })),
+    });
+  });
+
+  router.delete('/sessions/:id', auth, async (req, res) => {
+    if (!(await sessions.revokeOwnSession(principalOf(res).user.id, String(req.params.id)))) {
+      throw new HttpError('not_found', 'No such session');
+    }
+    res.status(204).end();
+  });
+
+  router.post('/password', auth, async (req, res) => {
+    const body = parseBody(passwordBody, req.body);
+    await sessions.changePassword(principalOf(res), body.current_password, body.new_password);
+    res.status(204).end();
+  });
+
+  return router;
+}
+
+/** A cookie-borne refresh must come from the server's own origin (or carry no `Origin` at all). */
+function assertSameOrigin(req: Request, config: Config): void {
+  const origin = req.get('origin');
+  if (origin === undefined) return;
+  let host: string;
+  try {
+    host = new URL(origin).host;
+  } catch {
+    throw new HttpError('forbidden');
+  }
+  if (host !== req.get('host') && origin !== new URL(config.issuer).origin) throw new HttpError('forbidden');
+}

@@ -1,0 +1,87 @@
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import type { Config } from '../config/index.js';
+import { ENCRYPTION_SPECS, SIGNING_SPECS, type KeySpec } from './algorithms.js';
+import { generatePrivateKey } from './node-keys.js';
+import { KeyLoadError, readPem, toEncryptedPem, writePem } from './pem.js';
+
+/** The two roles a server key plays. */
+export type KeyRole = 'signing' | 'encryption';
+export const KEY_ROLES: readonly KeyRole[] = ['signing', 'encryption'];
+
+/** Where the current and the previous key of a role live inside `KEYS_DIR`. */
+export function keyFile(keysDir: string, role: KeyRole, generation: 'current' | 'previous'): string {
+  return path.join(keysDir, generation === 'current' ? `${role}.pem` : `${role}.previous.pem`);
+}
+
+/** The key kind a role needs under this configuration. */
+export function specFor(config: Pick<Config, 'signingAlg' | 'encryptionKeyType'>, role: KeyRole): KeySpec {
+  return role === 'signing' ? SIGNING_SPECS[config.signingAlg] : ENCRYPTION_SPECS[config.encryptionKeyType];
+}
+
+function requirePassphrase(config: Pick<Config, 'privateKeyPassphrase'>): string {
+  if (!config.privateKeyPassphrase) throw new KeyLoadError('PRIVATE_KEY_PASSPHRASE is not set');
+  return config.privateKeyPassphrase;
+}
+
+/**
+ * Writes a new signing and encryption key as passphrase-protected PEMs (mode 0600).
+ *
+ * @param force - Overwrite existing files; without it an existing file stops the command.
+ * @returns The paths written.
+ */
+export async function generateKeyFiles(
+  config: Pick<Config, 'keysDir' | 'privateKeyPassphrase' | 'signingAlg' | 'encryptionKeyType'>,
+  force: boolean,
+): Promise<string[]> {
+  const passphrase = requirePassphrase(config);
+  if (!force) {
+    for (const role of KEY_ROLES) {
+      const file = keyFile(config.keysDir, role, 'current');
+      if (await exists(file)) throw new KeyLoadError(`${file} already exists; use --force to overwrite it`);
+    }
+  }
+  const written: string[] = [];
+  for (const role of KEY_ROLES) {
+    const file = keyFile(config.keysDir, role, 'current');
+    await writePem(file, toEncryptedPem(generatePrivateKey(specFor(config, role)), passphrase), force);
+    written.push(file);
+  }
+  return written;
+}
+
+/**
+ * Makes new keys current. The current keys become the previous ones (stamped with the time of the
+ * rotation) and stay published and accepted until every token they made has expired.
+ *
+ * @returns The paths of the new current keys.
+ * @throws {KeyLoadError} when the current keys cannot be read with the passphrase.
+ */
+export async function rotateKeyFiles(
+  config: Pick<Config, 'keysDir' | 'privateKeyPassphrase' | 'signingAlg' | 'encryptionKeyType'>,
+): Promise<string[]> {
+  const passphrase = requirePassphrase(config);
+  for (const role of KEY_ROLES) await readPem(keyFile(config.keysDir, role, 'current'), passphrase, specFor(config, role));
+  const now = new Date();
+  const written: string[] = [];
+  for (const role of KEY_ROLES) {
+    const current = keyFile(config.keysDir, role, 'current');
+    const previous = keyFile(config.keysDir, role, 'previous');
+    const fresh = `${current}.new`;
+    await writePem(fresh, toEncryptedPem(generatePrivateKey(specFor(config, role)), passphrase), true);
+    await fs.rename(current, previous);
+    await fs.utimes(previous, now, now);
+    await fs.rename(fresh, current);
+    written.push(current);
+  }
+  return written;
+}
+
+async function exists(file: string): Promise<boolean> {
+  try {
+    await fs.stat(file);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,142 @@
+import { promises as fs } from 'node:fs';
+import type { JWK } from 'jose';
+import type { Config } from '../config/index.js';
+import { generatePrivateKey } from './node-keys.js';
+import { readPem } from './pem.js';
+import { KEY_ROLES, keyFile, specFor, type KeyRole } from './key-files.js';
+import { toServerKey, type ServerKey } from './server-key.js';
+
+/** A key that is no longer current but still accepted until `acceptUntil` (epoch ms). */
+interface RetiredKey {
+  readonly key: ServerKey;
+  readonly acceptUntil: number;
+}
+
+interface KeyGeneration {
+  readonly current: Record<KeyRole, ServerKey>;
+  readonly retired: readonly RetiredKey[];
+  /** File modification times the generation was loaded from, to notice a rotation. */
+  readonly stamp: string;
+}
+
+/** Extra time a retired key stays accepted beyond the access token lifetime: the clock tolerance. */
+const RETIREMENT_MARGIN_MS = 60_000;
+
+type KeyConfig = Pick<
+  Config,
+  'preserveSessions' | 'keysDir' | 'privateKeyPassphrase' | 'signingAlg' | 'encryptionKeyType' | 'accessTokenTtl'
+>;
+
+/**
+ * Holds the server's signing and encryption keys. Without `PRESERVE_SESSIONS_ON_REBOOT` it makes
+ * fresh keys in memory; with it, it loads the passphrase-protected PEMs from `KEYS_DIR` and, on
+ * {@link KeyManager.reload}, notices a rotation made by `jwe-auth keys rotate`.
+ *
+ * @example
+ * const keys = await KeyManager.create(config);
+ * app.get('/.well-known/jwks.json', (req, res) => res.json(keys.jwks()));
+ */
+export class KeyManager {
+  #generation: KeyGeneration;
+  #jwks: { keys: JWK[] };
+
+  private constructor(
+    private readonly config: KeyConfig,
+    generation: KeyGeneration,
+  ) {
+    this.#generation = generation;
+    this.#jwks = buildJwks(generation, Date.now());
+  }
+
+  /**
+   * Generates or loads the keys as the configuration says.
+   *
+   * @throws {import('./pem.js').KeyLoadError} with one line when a key file is missing, unreadable,
+   * of the wrong type, or the passphrase is wrong.
+   */
+  static async create(config: KeyConfig): Promise<KeyManager> {
+    const generation = config.preserveSessions ? await loadGeneration(config) : await freshGeneration(config);
+    return new KeyManager(config, generation);
+  }
+
+  /** The key access tokens are signed with. */
+  get signing(): ServerKey {
+    return this.#generation.current.signing;
+  }
+
+  /** The key clients encrypt bearer tokens to. */
+  get encryption(): ServerKey {
+    return this.#generation.current.encryption;
+  }
+
+  /**
+   * Finds an accepted key of a role by `kid`: the current one or a retired one still in its window.
+   * Without a `kid`, the current key.
+   */
+  find(role: KeyRole, kid: string | undefined, now = Date.now()): ServerKey | undefined {
+    const current = this.#generation.current[role];
+    if (kid === undefined || kid === current.kid) return current;
+    const retired = this.#generation.retired.find((r) => r.key.kid === kid && r.key.use === current.use);
+    return retired && retired.acceptUntil > now ? retired.key : undefined;
+  }
+
+  /** The public JWK Set: current keys and retired keys still accepted. Never private members. */
+  jwks(now = Date.now()): { keys: JWK[] } {
+    if (this.#generation.retired.some((r) => r.acceptUntil <= now)) this.#jwks = buildJwks(this.#generation, now);
+    return this.#jwks;
+  }
+
+  /**
+   * Reloads the PEMs when they changed on disk (a rotation). A failed reload keeps the keys in use.
+   *
+   * @returns `true` when new keys were loaded.
+   */
+  async reload(): Promise<boolean> {
+    if (!this.config.preserveSessions) return false;
+    if ((await stampOf(this.config.keysDir)) === this.#generation.stamp) return false;
+    this.#generation = await loadGeneration(this.config);
+    this.#jwks = buildJwks(this.#generation, Date.now());
+    return true;
+  }
+}
+
+function buildJwks(generation: KeyGeneration, now: number): { keys: JWK[] } {
+  const live = generation.retired.filter((r) => r.acceptUntil > now).map((r) => r.key.publicJwk);
+  return Object.freeze({
+    keys: [generation.current.signing.publicJwk, generation.current.encryption.publicJwk, ...live].map((k) => ({ ...k })),
+  });
+}
+
+async function freshGeneration(config: KeyConfig): Promise<KeyGeneration> {
+  const [signing, encryption] = await Promise.all(
+    KEY_ROLES.map((role) => toServerKey(generatePrivateKey(specFor(config, role)), specFor(config, role))),
+  );
+  return { current: { signing: signing!, encryption: encryption! }, retired: [], stamp: 'memory' };
+}
+
+async function loadGeneration(config: KeyConfig): Promise<KeyGeneration> {
+  const passphrase = config.privateKeyPassphrase ?? '';
+  const stamp = await stampOf(config.keysDir);
+  const current = {} as Record<KeyRole, ServerKey>;
+  const retired: RetiredKey[] = [];
+  for (const role of KEY_ROLES) {
+    const spec = specFor(config, role);
+    current[role] = await toServerKey(await readPem(keyFile(config.keysDir, role, 'current'), passphrase, spec), spec);
+    const previousFile = keyFile(config.keysDir, role, 'previous');
+    const stat = await fs.stat(previousFile).catch(() => null);
+    if (stat) {
+      const acceptUntil = stat.mtimeMs + config.accessTokenTtl + RETIREMENT_MARGIN_MS;
+      retired.push({ key: await toServerKey(await readPem(previousFile, passphrase, spec), spec), acceptUntil });
+    }
+  }
+  return { current, retired, stamp };
+}
+
+async function stampOf(keysDir: string): Promise<string> {
+  const parts = await Promise.all(
+    KEY_ROLES.flatMap((role) => [keyFile(keysDir, role, 'current'), keyFile(keysDir, role, 'previous')]).map(
+      async (file) => `${file}:${(await fs.stat(file).catch(() => null))?.mtimeMs ?? '-'}`,
+    ),
+  );
+  return parts.join('|');
+}

@@ -1,0 +1,49 @@
+import { createPublicKey, type KeyObject } from 'node:crypto';
+import { calculateJwkThumbprint, importJWK, type JWK } from 'jose';
+import type { KeySpec } from './algorithms.js';
+
+/** A server key pair imported once into WebCrypto key objects, ready for jose. */
+export interface ServerKey {
+  /** RFC 7638 thumbprint of the public key. */
+  readonly kid: string;
+  readonly alg: string;
+  readonly use: 'sig' | 'enc';
+  readonly privateKey: CryptoKey;
+  readonly publicKey: CryptoKey;
+  /** The public members only, with `kid`, `use` and `alg`. */
+  readonly publicJwk: Readonly<JWK>;
+}
+
+const PUBLIC_MEMBERS = ['kty', 'crv', 'x', 'y', 'n', 'e'] as const;
+
+/** Copies the public members of a JWK, dropping everything private. */
+export function publicMembers(jwk: JWK): JWK {
+  const out: JWK = {};
+  for (const name of PUBLIC_MEMBERS) if (jwk[name] !== undefined) out[name] = jwk[name];
+  return out;
+}
+
+/**
+ * Turns a Node private key into a {@link ServerKey}: thumbprint, public JWK and key objects
+ * bound to the spec's algorithm, imported once here and reused for every token.
+ *
+ * @param privateKey - A private key of the spec's kind (checked by the caller).
+ * @param spec - What the key is for.
+ */
+export async function toServerKey(privateKey: KeyObject, spec: KeySpec): Promise<ServerKey> {
+  const privateJwk = privateKey.export({ format: 'jwk' }) as JWK;
+  const publicJwk = publicMembers(createPublicKey(privateKey).export({ format: 'jwk' }) as JWK);
+  const kid = await calculateJwkThumbprint(publicJwk, 'sha256');
+  const [priv, pub] = await Promise.all([
+    importJWK({ ...privateJwk, alg: spec.alg }, spec.alg),
+    importJWK({ ...publicJwk, alg: spec.alg }, spec.alg),
+  ]);
+  return Object.freeze({
+    kid,
+    alg: spec.alg,
+    use: spec.use,
+    privateKey: priv as CryptoKey,
+    publicKey: pub as CryptoKey,
+    publicJwk: Object.freeze({ ...publicJwk, kid, use: spec.use, alg: spec.alg }),
+  });
+}

@@ -1,0 +1,26 @@
+import type Database from 'better-sqlite3';
+import type { Config } from '../config/index.js';
+import { MemorySessionStore } from './memory.js';
+import { SqliteSessionStore } from './sqlite.js';
+import type { SessionStore } from './types.js';
+
+export type { SessionStore, SessionRecord, RotateResult, RotateOptions } from './types.js';
+export { isLive } from './types.js';
+export { MemorySessionStore } from './memory.js';
+export { SqliteSessionStore } from './sqlite.js';
+
+/**
+ * Creates the session store `STORE` names. SQLite shares the users database.
+ *
+ * @param db - The open SQLite database (used by `sqlite`).
+ */
+export async function createStore(config: Pick<Config, 'store' | 'redisUrl' | 'redisPrefix'>, db: Database.Database): Promise<SessionStore> {
+  switch (config.store) {
+    case 'memory':
+      return new MemorySessionStore();
+    case 'sqlite':
+      return new SqliteSessionStore(db);
+    case 'redis':
+      throw new Error('STORE=redis is not built yet');
+  }
+}

@@ -1,0 +1,98 @@
+import { isLive, type RotateOptions, type RotateResult, type SessionRecord, type SessionStore } from './types.js';
+
+interface RefreshEntry {
+  readonly sessionId: string;
+  supersededAt: number | null;
+}
+
+/**
+ * The reference {@link SessionStore}: plain maps in this process. For unit tests and `STORE=memory`
+ * (refused when sessions must survive restarts). Every method runs without an `await` in its body,
+ * so each is atomic on Node's single thread.
+ */
+export class MemorySessionStore implements SessionStore {
+  readonly #sessions = new Map<string, SessionRecord>();
+  readonly #current = new Map<string, string>();
+  readonly #refresh = new Map<string, RefreshEntry>();
+
+  async createSession(session: SessionRecord, refreshHash: string): Promise<void> {
+    this.#sessions.set(session.id, { ...session });
+    this.#current.set(session.id, refreshHash);
+    this.#refresh.set(refreshHash, { sessionId: session.id, supersededAt: null });
+  }
+
+  async getSession(id: string): Promise<SessionRecord | null> {
+    const session = this.#sessions.get(id);
+    return session && Date.now() < session.expiresAt ? { ...session } : null;
+  }
+
+  async rotateRefreshToken(presentedHash: string, nextHash: string, options: RotateOptions): Promise<RotateResult> {
+    const entry = this.#refresh.get(presentedHash);
+    const session = entry && this.#sessions.get(entry.sessionId);
+    if (!entry || !session || !isLive(session, options.now)) return { status: 'invalid' };
+    const currentHash = this.#current.get(session.id) as string;
+    const duplicate = currentHash !== presentedHash;
+    if (duplicate && (entry.supersededAt === null || options.now - entry.supersededAt > options.graceMs)) {
+      this.#sessions.set(session.id, { ...session, revokedAt: options.now });
+      return { status: 'reused', sessionId: session.id };
+    }
+    const current = this.#refresh.get(currentHash);
+    if (current && current.supersededAt === null) current.supersededAt = options.now;
+    this.#refresh.set(nextHash, { sessionId: session.id, supersededAt: null });
+    this.#current.set(session.id, nextHash);
+    const updated: SessionRecord = {
+      ...session,
+      lastUsedAt: options.now,
+      idleExpiresAt: Math.min(options.idleExpiresAt, session.expiresAt),
+    };
+    this.#sessions.set(session.id, updated);
+    return { status: 'rotated', session: { ...updated }, duplicate };
+  }
+
+  async touchSession(id: string, now: number): Promise<void> {
+    const session = this.#sessions.get(id);
+    if (session) this.#sessions.set(id, { ...session, lastUsedAt: now });
+  }
+
+  async revokeSession(id: string, now: number): Promise<boolean> {
+    const session = this.#sessions.get(id);
+    if (!session || session.revokedAt !== null) return false;
+    this.#sessions.set(id, { ...session, revokedAt: now });
+    return true;
+  }
+
+  async revokeUserSessions(userId: string, now: number, exceptId?: string): Promise<string[]> {
+    const revoked: string[] = [];
+    for (const session of this.#sessions.values()) {
+      if (session.userId === userId && session.id !== exceptId && session.revokedAt === null) {
+        this.#sessions.set(session.id, { ...session, revokedAt: now });
+        revoked.push(session.id);
+      }
+    }
+    return revoked;
+  }
+
+  async listSessions(userId: string, now: number): Promise<SessionRecord[]> {
+    return [...this.#sessions.values()]
+      .filter((s) => s.userId === userId && isLive(s, now))
+      .sort((a, b) => b.createdAt - a.createdAt)
+      .map((s) => ({ ...s }));
+  }
+
+  async purgeExpired(now: number): Promise<number> {
+    let purged = 0;
+    for (const session of [...this.#sessions.values()]) {
+      if (!isLive(session, now)) {
+        this.#sessions.delete(session.id);
+        this.#current.delete(session.id);
+        purged++;
+      }
+    }
+    for (const [hash, entry] of this.#refresh) if (!this.#sessions.has(entry.sessionId)) this.#refresh.delete(hash);
+    return purged;
+  }
+
+  async ping(): Promise<void> {}
+
+  async close(): Promise<void> {}
+}

@@ -1,0 +1,82 @@
+import { compactDecrypt, jwtVerify, type CompactJWEHeaderParameters, type JWSHeaderParameters } from 'jose';
+import { TokenRejectedError } from '../errors.js';
+import type { KeyManager } from '../keys/manager.js';
+import { ACCEPT_POLICY, type AccessClaims } from './policy.js';
+
+/** Who the server is: the `iss` and `aud` every accepted token must carry, and the access token lifetime. */
+export interface AcceptOptions {
+  readonly issuer: string;
+  readonly audience: string;
+  readonly accessTokenTtlMs: number;
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+function refuse(reason: string): never {
+  throw new TokenRejectedError(reason);
+}
+
+/**
+ * Opens and verifies a bearer token sealed to the server: format and size first, then
+ * `compactDecrypt` with single-entry allowlists (no PBES2, no `zip`), then `cty: JWT` and a compact
+ * JWS inside, then `jwtVerify` with the server's signing algorithm, `typ: at+jwt`, issuer,
+ * audience, required claims and a maximum age. Session and user checks come after, in the caller.
+ *
+ * @returns The verified claims.
+ * @throws {TokenRejectedError} for every reason a token is refused, jose's errors included; the
+ * reason is for logs only, clients see one uniform 401.
+ */
+export async function acceptAccessToken(token: string, keys: KeyManager, options: AcceptOptions): Promise<AccessClaims> {
+  const policy = ACCEPT_POLICY;
+  if (token.length > policy.maxTokenLength) refuse('token too long');
+  if (!policy.compactJwe.test(token)) refuse('not a compact JWE');
+  let jws: string;
+  try {
+    const { plaintext, protectedHeader } = await compactDecrypt(
+      token,
+      (header: CompactJWEHeaderParameters) => {
+        const key = keys.find('encryption', header.kid);
+        return key ? key.privateKey : refuse('unknown encryption kid');
+      },
+      {
+        keyManagementAlgorithms: [keys.encryption.alg],
+        contentEncryptionAlgorithms: policy.contentEncryptionAlgorithms,
+      },
+    );
+    if (protectedHeader.zip !== undefined) refuse('compressed JWE');
+    if (protectedHeader.cty !== policy.contentType) refuse('outer cty is not JWT');
+    jws = utf8.decode(plaintext);
+  } catch (error) {
+    return refuse(`decrypt: ${describe(error)}`);
+  }
+  if (!policy.compactJws.test(jws)) refuse('plaintext is not a compact JWS');
+  try {
+    const { payload } = await jwtVerify(
+      jws,
+      (header: JWSHeaderParameters) => {
+        const key = keys.find('signing', header.kid);
+        return key && header.kid !== undefined ? key.publicKey : refuse('unknown signing kid');
+      },
+      {
+        algorithms: [keys.signing.alg],
+        typ: policy.tokenType,
+        issuer: options.issuer,
+        audience: options.audience,
+        requiredClaims: policy.requiredClaims,
+        maxTokenAge: Math.ceil(options.accessTokenTtlMs / 1000),
+        clockTolerance: policy.clockToleranceSeconds,
+      },
+    );
+    const { sub, sid, jti } = payload;
+    if (typeof sub !== 'string' || typeof sid !== 'string' || typeof jti !== 'string') refuse('claim types');
+    return payload as unknown as AccessClaims;
+  } catch (error) {
+    return refuse(`verify: ${describe(error)}`);
+  }
+}
+
+function describe(error: unknown): string {
+  if (error instanceof TokenRejectedError) return error.message;
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' ? code : error instanceof Error ? error.name : 'unknown';
+}

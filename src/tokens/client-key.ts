@@ -1,0 +1,98 @@
+import { calculateJwkThumbprint, importJWK, type JWK } from 'jose';
+import { HttpError } from '../errors.js';
+import { publicMembers } from '../keys/server-key.js';
+
+/** A validated client public key, imported once for this request. */
+export interface ClientKey {
+  /** The public members only, as stored with the session. */
+  readonly jwk: JWK;
+  /** RFC 7638 thumbprint; the `kid` of every access token encrypted to this key. */
+  readonly kid: string;
+  /** The key management algorithm access tokens use for this key. */
+  readonly alg: 'ECDH-ES' | 'ECDH-ES+A256KW' | 'RSA-OAEP-256';
+  readonly key: CryptoKey;
+}
+
+const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'];
+const B64URL = /^[A-Za-z0-9_-]+$/;
+/** Accepted client key kinds and limits, as data. */
+export const CLIENT_KEY_POLICY = Object.freeze({
+  okpCurves: { X25519: 'ECDH-ES' } as Record<string, ClientKey['alg']>,
+  ecCurves: { 'P-256': 'ECDH-ES+A256KW' } as Record<string, ClientKey['alg']>,
+  rsaAlg: 'RSA-OAEP-256' as const,
+  rsaMinBits: 2048,
+  rsaMaxBits: 8192,
+  rsaExponent: 'AQAB',
+  coordinateBytes: 32,
+});
+
+const reject = (why: string): never => {
+  throw new HttpError('invalid_client_key', `client_key ${why}`);
+};
+
+function byteLength(member: unknown, name: string): number {
+  if (typeof member !== 'string' || !B64URL.test(member)) reject(`member "${name}" must be base64url`);
+  return Buffer.from(member as string, 'base64url').length;
+}
+
+function rsaBits(n: string): number {
+  const bytes = Buffer.from(n, 'base64url');
+  let i = 0;
+  while (i < bytes.length && bytes[i] === 0) i++;
+  if (i === bytes.length) return 0;
+  return (bytes.length - i - 1) * 8 + (bytes[i] as number).toString(2).length;
+}
+
+function algorithmFor(jwk: Record<string, unknown>): ClientKey['alg'] {
+  const policy = CLIENT_KEY_POLICY;
+  if (jwk.kty === 'OKP' || jwk.kty === 'EC') {
+    const curves = jwk.kty === 'OKP' ? policy.okpCurves : policy.ecCurves;
+    const alg = typeof jwk.crv === 'string' ? curves[jwk.crv] : undefined;
+    if (!alg) return reject(`curve must be ${jwk.kty === 'OKP' ? 'X25519' : 'P-256'}`);
+    if (byteLength(jwk.x, 'x') !== policy.coordinateBytes) reject('has a malformed "x"');
+    if (jwk.kty === 'EC' && byteLength(jwk.y, 'y') !== policy.coordinateBytes) reject('has a malformed "y"');
+    return alg;
+  }
+  if (jwk.kty === 'RSA') {
+    byteLength(jwk.n, 'n');
+    const bits = rsaBits(jwk.n as string);
+    if (bits < policy.rsaMinBits || bits > policy.rsaMaxBits) reject(`RSA modulus must be ${policy.rsaMinBits} to ${policy.rsaMaxBits} bits`);
+    if (jwk.e !== policy.rsaExponent) reject('RSA exponent must be 65537');
+    return policy.rsaAlg;
+  }
+  return reject('kty must be OKP, EC or RSA');
+}
+
+/**
+ * Validates a client's public JWK and imports it once: public X25519 (ECDH-ES), P-256
+ * (ECDH-ES+A256KW) or RSA of 2048 to 8192 bits with e = 65537 (RSA-OAEP-256). Private members,
+ * symmetric keys, other curves and weak RSA keys are refused.
+ *
+ * @throws {HttpError} `invalid_client_key` with the reason.
+ * @example const clientKey = await parseClientKey(req.body.client_key);
+ */
+export async function parseClientKey(input: unknown): Promise<ClientKey> {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) return reject('must be a JWK object');
+  const jwk = input as Record<string, unknown>;
+  if (PRIVATE_MEMBERS.some((m) => m in jwk)) reject('must be a public key (private or symmetric members found)');
+  const alg = algorithmFor(jwk);
+  if (jwk.alg !== undefined && jwk.alg !== alg) reject(`"alg" must be ${alg} for this key type`);
+  if (jwk.use !== undefined && jwk.use !== 'enc') reject('"use" must be "enc"');
+  const pub = publicMembers(jwk as JWK);
+  let key: CryptoKey;
+  try {
+    key = (await importJWK(pub, alg)) as CryptoKey;
+  } catch {
+    return reject('is not a valid key');
+  }
+  return { jwk: pub, kid: await calculateJwkThumbprint(pub, 'sha256'), alg, key };
+}
+
+/**
+ * Imports a client key stored with a session (already validated at login).
+ *
+ * @throws {HttpError} `invalid_client_key` if the stored key no longer validates.
+ */
+export function importStoredClientKey(jwk: JWK): Promise<ClientKey> {
+  return parseClientKey(jwk);
+}

@@ -1,0 +1,5 @@
+export { acceptAccessToken, type AcceptOptions } from './accept.js';
+export { issueAccessToken, type IssueInput, type IssuedToken } from './issue.js';
+export { parseClientKey, importStoredClientKey, CLIENT_KEY_POLICY, type ClientKey } from './client-key.js';
+export { ACCEPT_POLICY, type AccessClaims } from './policy.js';
+export { newRefreshToken, hashRefreshToken } from './refresh.js';

@@ -1,0 +1,59 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { pino } from 'pino';
+import type { Express } from 'express';
+import { loadConfig, type Config } from '../../src/config/index.js';
+import { buildRuntime, type Runtime } from '../../src/boot.js';
+import { createApp } from '../../src/http/app.js';
+import { hashPassword } from '../../src/users/password.js';
+
+/** A running app over a temporary directory (SQLite file, key files), for supertest. */
+export interface TestServer {
+  readonly app: Express;
+  readonly runtime: Runtime;
+  readonly config: Config;
+  readonly dir: string;
+  /** Adds a user with a password and returns its id. */
+  addUser(username: string, password: string): Promise<string>;
+  close(): Promise<void>;
+}
+
+export const silentLogger = pino({ level: 'silent' });
+
+/** Makes a temporary directory removed by the returned function. */
+export function tempDir(prefix = 'jwe-auth-test-'): { dir: string; remove: () => void } {
+  const dir = mkdtempSync(path.join(os.tmpdir(), prefix));
+  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/**
+ * Boots the app over a fresh temporary directory. `env` overrides the defaults (SQLite store in the
+ * directory, insecure cookies, a high login rate limit).
+ */
+export async function startTestServer(env: Record<string, string> = {}, dir?: string): Promise<TestServer> {
+  const temp = dir ? { dir, remove: () => undefined } : tempDir();
+  const config = loadConfig({
+    SQLITE_PATH: path.join(temp.dir, 'auth.db'),
+    KEYS_DIR: path.join(temp.dir, 'keys'),
+    COOKIE_SECURE: 'false',
+    LOGIN_RATE_LIMIT: '1000',
+    LOG_LEVEL: 'silent',
+    ...env,
+  });
+  const runtime = await buildRuntime(config, silentLogger);
+  const app = createApp(runtime);
+  return {
+    app,
+    runtime,
+    config,
+    dir: temp.dir,
+    async addUser(username, password) {
+      return (await runtime.users.add(username, await hashPassword(password))).id;
+    },
+    async close() {
+      await runtime.close();
+      temp.remove();
+    },
+  };
+}
