@@ -1,3 +1,4 @@
+import type Database from 'better-sqlite3';
 import { pino, type Logger } from 'pino';
 import type { Config } from './config/index.js';
 import { openDatabase } from './db/sqlite.js';
@@ -11,6 +12,8 @@ import type { AppDependencies } from './http/app.js';
 /** Everything a running server holds, with one way to release it. */
 export interface Runtime extends AppDependencies {
   readonly users: UserRepository;
+  /** The SQLite database of users (and of sessions with `STORE=sqlite`). */
+  readonly db: Database.Database;
   /** Stops timers and closes the database and store connections. */
   close(): Promise<void>;
 }
@@ -71,6 +74,7 @@ export async function buildRuntime(config: Config, logger: Logger = createLogger
     keys,
     store,
     users,
+    db,
     sessions,
     logger,
     async close() {

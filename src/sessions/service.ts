@@ -128,7 +128,10 @@ export class SessionService {
       throw new TokenRejectedError('session not live');
     }
     if (!user || user.disabled) throw new TokenRejectedError('user missing or disabled');
-    if (now - session.lastUsedAt > TOUCH_INTERVAL_MS) await this.store.touchSession(session.id, now);
+    if (now - session.lastUsedAt > TOUCH_INTERVAL_MS) {
+      // Bookkeeping only: the session's state is already known, so a failed write does not fail the request.
+      await this.store.touchSession(session.id, now).catch(() => undefined);
+    }
     return { claims, user, session };
   }
 

@@ -144,8 +144,12 @@ export class SqliteSessionStore implements SessionStore {
     return guarded(() => this.#statements.purge.run(now, now).changes);
   }
 
+  /** Takes and releases the write lock, so a locked or read-only database reports itself unavailable. */
   async ping(): Promise<void> {
-    guarded(() => this.db.prepare('SELECT 1').get());
+    guarded(() => {
+      this.db.exec('BEGIN IMMEDIATE');
+      this.db.exec('ROLLBACK');
+    });
   }
 
   async close(): Promise<void> {

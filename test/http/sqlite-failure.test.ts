@@ -1,0 +1,76 @@
+import Database from 'better-sqlite3';
+import request from 'supertest';
+import { login } from '../helpers/flow.js';
+import { makeClientKey } from '../helpers/client.js';
+import { startTestServer, type TestServer } from '../helpers/runtime.js';
+
+const PASSWORD = 'correct horse battery';
+let server: TestServer;
+
+beforeAll(async () => {
+  server = await startTestServer({ REFRESH_REUSE_GRACE: '0s' });
+  await server.addUser('alice', PASSWORD);
+});
+afterAll(() => server.close());
+
+const sessionCount = () => (server.runtime.db.prepare('SELECT count(*) AS n FROM sessions').get() as { n: number }).n;
+
+/** Runs `during` while another connection holds the database's write lock. */
+async function whileLocked(during: () => Promise<void>): Promise<void> {
+  const locker = new Database(server.config.sqlitePath);
+  locker.exec('BEGIN EXCLUSIVE');
+  try {
+    await during();
+  } finally {
+    locker.exec('ROLLBACK');
+    locker.close();
+  }
+}
+
+/** Asserts a 503 `temporarily_unavailable` answered within a second. */
+async function expectUnavailable(send: () => request.Test): Promise<void> {
+  const started = Date.now();
+  const res = await send();
+  expect(Date.now() - started).toBeLessThan(1000);
+  expect(res.status).toBe(503);
+  expect(res.body.error).toBe('temporarily_unavailable');
+  expect(res.headers['retry-after']).toBe('1');
+  expect(res.body.access_token).toBeUndefined();
+  expect(res.headers['set-cookie']).toBeUndefined();
+}
+
+describe('a locked SQLite database', () => {
+  it('answers login, refresh, logout and /readyz with 503 within a second, issuing and changing nothing, then recovers', async () => {
+    const session = await login(server.app, 'alice', PASSWORD);
+    const client = await makeClientKey();
+    const before = sessionCount();
+    await whileLocked(async () => {
+      await expectUnavailable(() => request(server.app).post('/auth/login').send({ username: 'alice', password: PASSWORD, client_key: client.publicJwk }));
+      await expectUnavailable(() => request(server.app).post('/auth/refresh').send({ refresh_token: session.refreshToken }));
+      await expectUnavailable(() => request(server.app).post('/auth/logout').set('Authorization', `Bearer ${session.bearer}`));
+      await expectUnavailable(() => request(server.app).get('/readyz'));
+    });
+    expect(sessionCount()).toBe(before);
+    await request(server.app).get('/readyz').expect(200);
+    await request(server.app).get('/api/me').set('Authorization', `Bearer ${session.bearer}`).expect(200);
+    await request(server.app).post('/auth/refresh').send({ refresh_token: session.refreshToken }).expect(200);
+  });
+});
+
+describe('a read-only SQLite database', () => {
+  it('answers writes with 503 and recovers when it is writable again', async () => {
+    const session = await login(server.app, 'alice', PASSWORD);
+    const client = await makeClientKey();
+    const before = sessionCount();
+    server.runtime.db.pragma('query_only = ON');
+    try {
+      await expectUnavailable(() => request(server.app).post('/auth/login').send({ username: 'alice', password: PASSWORD, client_key: client.publicJwk }));
+      await expectUnavailable(() => request(server.app).post('/auth/refresh').send({ refresh_token: session.refreshToken }));
+      await expectUnavailable(() => request(server.app).post('/auth/logout').set('Authorization', `Bearer ${session.bearer}`));
+    } finally {
+      server.runtime.db.pragma('query_only = OFF');
+    }
+    expect(sessionCount()).toBe(before);
+    await request(server.app).post('/auth/refresh').send({ refresh_token: session.refreshToken }).expect(200);
+  });
+});
