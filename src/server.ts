@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import 'dotenv/config';
 import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { ConfigError, loadConfig } from './config/index.js';
 import { buildRuntime, createLogger } from './boot.js';
 import { createApp } from './http/app.js';
@@ -13,15 +14,16 @@ async function main(): Promise<void> {
   const runtime = await buildRuntime(config, logger);
   const app = createApp(runtime);
   const server: Server = app.listen(config.port, config.host, () => {
+    const { port } = server.address() as AddressInfo;
     logger.info(
       {
-        port: config.port,
+        port,
         store: config.store,
         preserveSessions: config.preserveSessions,
         signing: `${runtime.keys.signing.alg} ${runtime.keys.signing.kid}`,
         encryption: `${runtime.keys.encryption.alg} ${runtime.keys.encryption.kid}`,
       },
-      `jwe-auth-server listening on http://${config.host}:${config.port}`,
+      `jwe-auth-server listening on http://${config.host}:${port}`,
     );
   });
   server.on('error', (error: NodeJS.ErrnoException) => {
