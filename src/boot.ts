@@ -11,6 +11,7 @@ import type { AppDependencies } from './http/app.js';
 
 /** Everything a running server holds, with one way to release it. */
 export interface Runtime extends AppDependencies {
+  /** The users in the SQLite database at `SQLITE_PATH`. */
   readonly users: UserRepository;
   /** The SQLite database of users (and of sessions with `STORE=sqlite`). */
   readonly db: Database.Database;

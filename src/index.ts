@@ -7,7 +7,8 @@
  */
 export { loadConfig, ConfigError, type Config } from './config/index.js';
 export { buildRuntime, createLogger, type Runtime } from './boot.js';
-export { createApp, type AppDependencies } from './http/app.js';
+export { createApp, type AppDependencies, type AppOptions } from './http/app.js';
+export { errorHandler, notFound } from './http/error-handler.js';
 export { requireAuth, principalOf } from './http/require-auth.js';
 export { ERRORS, HttpError, StoreUnavailableError, TokenRejectedError, type ErrorCode } from './errors.js';
 export { KeyManager, KeyLoadError, generateKeyFiles, rotateKeyFiles, type ServerKey } from './keys/index.js';
@@ -17,3 +18,5 @@ export * from './tokens/index.js';
 export { UserRepository, UserError, type User } from './users/repository.js';
 export { hashPassword, verifyPassword, ARGON2_OPTIONS } from './users/password.js';
 export { openDatabase } from './db/sqlite.js';
+export * from './client/index.js';
+export { FileKeyStore } from './client/node.js';

@@ -15,27 +15,49 @@ export type StoreKind = (typeof STORES)[number];
 
 /** The validated, frozen server configuration. Durations are in milliseconds. */
 export interface Config {
+  /** `PORT`: TCP port to listen on (0 picks a free port). */
   readonly port: number;
+  /** `HOST`: interface to bind. */
   readonly host: string;
+  /** `PRESERVE_SESSIONS_ON_REBOOT`: load keys from `keysDir` so sessions survive restarts; otherwise fresh keys and a new epoch per boot. */
   readonly preserveSessions: boolean;
+  /** `PRIVATE_KEY_PASSPHRASE`: passphrase of the PEMs (at least 16 characters; required when preserving). */
   readonly privateKeyPassphrase: string | undefined;
+  /** `KEYS_DIR`, resolved to an absolute path. */
   readonly keysDir: string;
+  /** `STORE`: where sessions and refresh tokens live. */
   readonly store: StoreKind;
+  /** `SQLITE_PATH`, resolved to an absolute path (or `:memory:`). Users live here in every store mode. */
   readonly sqlitePath: string;
+  /** `REDIS_URL`: required when `store` is `redis`. */
   readonly redisUrl: string | undefined;
+  /** `REDIS_PREFIX`: prefix of every Redis key. */
   readonly redisPrefix: string;
+  /** `ISSUER`: the `iss` of access tokens. */
   readonly issuer: string;
+  /** `AUDIENCE`: the `aud` of access tokens. */
   readonly audience: string;
+  /** `ACCESS_TOKEN_TTL`: access token lifetime. */
   readonly accessTokenTtl: number;
+  /** `REFRESH_TOKEN_TTL`: absolute session lifetime, from login. */
   readonly refreshTokenTtl: number;
+  /** `SESSION_IDLE_TTL`: a session not refreshed for this long ends. */
   readonly sessionIdleTtl: number;
+  /** `REFRESH_REUSE_GRACE`: how long a rotated refresh token may be presented again without revoking its session. */
   readonly refreshReuseGrace: number;
+  /** `SIGNING_ALG`: the algorithm access tokens are signed with. */
   readonly signingAlg: SigningAlg;
+  /** `ENCRYPTION_KEY_TYPE`: the kind of key clients seal bearer tokens to. */
   readonly encryptionKeyType: EncryptionKeyType;
+  /** `COOKIE_SECURE`: mark the refresh cookie `Secure`. */
   readonly cookieSecure: boolean;
+  /** `LOGIN_RATE_LIMIT`: login attempts per minute for one IP and username. */
   readonly loginRateLimit: number;
+  /** `TRUST_PROXY`: take the client IP from `X-Forwarded-For`. */
   readonly trustProxy: boolean;
+  /** `LOG_LEVEL`: the pino log level. */
   readonly logLevel: string;
+  /** `KEY_RELOAD_INTERVAL`: how often a preserving server looks for rotated keys (0: never). */
   readonly keyReloadInterval: number;
 }
 
@@ -47,15 +69,19 @@ export class ConfigError extends Error {
 /** The shortest passphrase accepted for the private key PEMs. */
 export const MIN_PASSPHRASE_LENGTH = 16;
 
+/** A value as quoted in an error message: escaped (so the message stays one line) and shortened. */
+const shown = (value: string): string => JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
+
 const bool = (fallback: string) =>
   z
     .string()
     .default(fallback)
     .transform((value, ctx) => {
-      const v = value.trim().toLowerCase();
-      if (v === '1' || v === 'true') return true;
-      if (v === '0' || v === 'false') return false;
-      ctx.addIssue({ code: 'custom', message: `must be 0, 1, true or false (got "${value}")` });
+      // Exactly these four spellings: a value like "yes", "TRUE" or " 1" is more likely a mistake
+      // than a choice, and a boolean that guesses wrong can leave keys or cookies unprotected.
+      if (value === '1' || value === 'true') return true;
+      if (value === '0' || value === 'false') return false;
+      ctx.addIssue({ code: 'custom', message: `must be 0, 1, true or false (got ${shown(value)})` });
       return z.NEVER;
     });
 
@@ -65,12 +91,12 @@ const duration = (fallback: string, minimumMs = 1000) =>
     .default(fallback)
     .transform((value, ctx) => {
       const ms = parseDuration(value);
-      if (ms === null) {
-        ctx.addIssue({ code: 'custom', message: `must be a duration such as 30s, 15m, 7d (got "${value}")` });
+      if (ms === null || !Number.isSafeInteger(ms)) {
+        ctx.addIssue({ code: 'custom', message: `must be a duration such as 30s, 15m, 7d (got ${shown(value)})` });
         return z.NEVER;
       }
       if (ms < minimumMs) {
-        ctx.addIssue({ code: 'custom', message: `must be at least ${minimumMs} ms (got "${value}")` });
+        ctx.addIssue({ code: 'custom', message: `must be at least ${minimumMs} ms (got ${shown(value)})` });
         return z.NEVER;
       }
       return ms;
@@ -82,7 +108,7 @@ const oneOf = <T extends readonly [string, ...string[]]>(values: T, fallback: T[
     .default(fallback)
     .transform((value, ctx) => {
       if ((values as readonly string[]).includes(value)) return value as T[number];
-      ctx.addIssue({ code: 'custom', message: `must be one of ${values.join(', ')} (got "${value}")` });
+      ctx.addIssue({ code: 'custom', message: `must be one of ${values.join(', ')} (got ${shown(value)})` });
       return z.NEVER;
     });
 
@@ -93,7 +119,7 @@ const integer = (fallback: string, min: number, max: number) =>
     .transform((value, ctx) => {
       const n = Number(value);
       if (!/^\d+$/.test(value.trim()) || n < min || n > max) {
-        ctx.addIssue({ code: 'custom', message: `must be a whole number from ${min} to ${max} (got "${value}")` });
+        ctx.addIssue({ code: 'custom', message: `must be a whole number from ${min} to ${max} (got ${shown(value)})` });
         return z.NEVER;
       }
       return n;

@@ -1,5 +1,7 @@
 import cookieParser from 'cookie-parser';
 import express, { type Express } from 'express';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import type { Config } from '../config/index.js';
 import type { KeyManager } from '../keys/manager.js';
@@ -8,14 +10,36 @@ import type { SessionStore } from '../store/types.js';
 import { errorHandler, notFound, sendError } from './error-handler.js';
 import { principalOf, requireAuth } from './require-auth.js';
 import { authRoutes } from './routes/auth.js';
+import { docsRoutes } from './routes/docs.js';
 
 /** Everything the app is built from; nothing is a module-level singleton. */
 export interface AppDependencies {
+  /** The validated configuration. */
   readonly config: Config;
+  /** The server's signing and encryption keys (published at `/.well-known/jwks.json`). */
   readonly keys: KeyManager;
+  /** The session store, pinged by `/readyz`. */
   readonly store: SessionStore;
+  /** The session life cycle the routes call. */
   readonly sessions: SessionService;
+  /** Where errors and refused tokens are logged. */
   readonly logger: Logger;
+}
+
+/** How a fork or an embedding app extends the server. */
+export interface AppOptions {
+  /**
+   * Adds the team's own routes. Called after the built-in routes and before the 404 and error
+   * handlers, so errors thrown there get the same JSON answers.
+   *
+   * @example
+   * createApp(runtime, {
+   *   routes(app, sessions) {
+   *     app.get('/api/orders', requireAuth(sessions), (_req, res) => res.json({ owner: principalOf(res).user.username }));
+   *   },
+   * });
+   */
+  readonly routes?: (app: Express, sessions: SessionService) => void;
 }
 
 /** Largest JSON body accepted (a 8192-bit RSA client key fits comfortably). */
@@ -23,17 +47,35 @@ const BODY_LIMIT = '16kb';
 const JWKS_MAX_AGE_SECONDS = 300;
 
 /**
+ * The built demo page (`scripts/build-web.mjs`). Two levels up from this module is the package root
+ * both for the compiled `dist/http/app.js` and for `src/http/app.ts` run by the tests.
+ */
+const DEMO_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'dist', 'web');
+/** The demo page loads only its own script, style sheet and API: no inline script, no other origin. */
+const DEMO_CSP = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self'",
+  "connect-src 'self'",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+/**
  * Builds the Express app: the contract's routes, one error handler, body limits and no-store
  * caching on token responses. `server.ts` only listens; tests call the app with supertest.
  *
- * The session service is also in `app.locals.sessions`, for teams adding protected routes with
- * `requireAuth(app.locals.sessions)`.
+ * Teams add their own protected routes with {@link AppOptions.routes} and `requireAuth(sessions)`;
+ * the session service is also in `app.locals.sessions`.
  *
  * @example
- * const app = createApp(await buildDependencies(loadConfig()));
+ * const app = createApp(await buildRuntime(loadConfig()));
  * app.listen(3000);
  */
-export function createApp(deps: AppDependencies): Express {
+export function createApp(deps: AppDependencies, options: AppOptions = {}): Express {
   const { config, keys, store, sessions, logger } = deps;
   const app = express();
   app.disable('x-powered-by');
@@ -69,6 +111,17 @@ export function createApp(deps: AppDependencies): Express {
     res.set('Cache-Control', 'no-store');
     res.json({ sub: user.id, username: user.username, session_id: session.id });
   });
+
+  options.routes?.(app, sessions);
+  app.use(docsRoutes());
+  app.use(
+    '/demo',
+    (_req, res, next) => {
+      res.set({ 'Content-Security-Policy': DEMO_CSP, 'Cache-Control': 'no-cache' });
+      next();
+    },
+    express.static(DEMO_DIR, { index: 'index.html', dotfiles: 'ignore' }),
+  );
 
   app.use(notFound);
   app.use(errorHandler(logger));

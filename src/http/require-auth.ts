@@ -3,7 +3,7 @@ import { HttpError } from '../errors.js';
 import type { Principal, SessionService } from '../sessions/service.js';
 
 /** The realm challenge sent when no bearer token was presented. */
-const MISSING_TOKEN_CHALLENGE = 'Bearer realm="jwe-auth-server"';
+export const MISSING_TOKEN_CHALLENGE = 'Bearer realm="jwe-auth-server"';
 const BEARER = /^Bearer ([^\s]+)$/i;
 
 /**

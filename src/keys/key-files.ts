@@ -9,6 +9,17 @@ import { KeyLoadError, readPem, toEncryptedPem, writePem } from './pem.js';
 export type KeyRole = 'signing' | 'encryption';
 export const KEY_ROLES: readonly KeyRole[] = ['signing', 'encryption'];
 
+/** Extra time a retired key stays accepted beyond the access token lifetime: the clock tolerance. */
+export const RETIREMENT_MARGIN_MS = 60_000;
+
+/**
+ * Until when (epoch ms) a key retired at `retiredAtMs` is still published and accepted: every token
+ * it signed or received may live `accessTokenTtl`, plus the clock tolerance.
+ */
+export function retiredUntil(retiredAtMs: number, accessTokenTtl: number): number {
+  return retiredAtMs + accessTokenTtl + RETIREMENT_MARGIN_MS;
+}
+
 /** Where the current and the previous key of a role live inside `KEYS_DIR`. */
 export function keyFile(keysDir: string, role: KeyRole, generation: 'current' | 'previous'): string {
   return path.join(keysDir, generation === 'current' ? `${role}.pem` : `${role}.previous.pem`);
@@ -54,23 +65,43 @@ export async function generateKeyFiles(
  * Makes new keys current. The current keys become the previous ones (stamped with the time of the
  * rotation) and stay published and accepted until every token they made has expired.
  *
+ * Only one previous generation is kept, so a rotation is refused while the previous keys are still
+ * accepted: replacing them then would cut off tokens that have not expired yet.
+ *
+ * @param now - Epoch ms; defaults to now.
  * @returns The paths of the new current keys.
- * @throws {KeyLoadError} when the current keys cannot be read with the passphrase.
+ * @throws {KeyLoadError} when the current keys cannot be read with the passphrase, or the previous
+ * keys are still within their acceptance window.
  */
 export async function rotateKeyFiles(
-  config: Pick<Config, 'keysDir' | 'privateKeyPassphrase' | 'signingAlg' | 'encryptionKeyType'>,
+  config: Pick<Config, 'keysDir' | 'privateKeyPassphrase' | 'signingAlg' | 'encryptionKeyType' | 'accessTokenTtl'>,
+  now: number = Date.now(),
 ): Promise<string[]> {
   const passphrase = requirePassphrase(config);
   for (const role of KEY_ROLES) await readPem(keyFile(config.keysDir, role, 'current'), passphrase, specFor(config, role));
-  const now = new Date();
+  for (const role of KEY_ROLES) {
+    const previous = keyFile(config.keysDir, role, 'previous');
+    const stat = await fs.stat(previous).catch(() => null);
+    const until = stat ? retiredUntil(stat.mtimeMs, config.accessTokenTtl) : 0;
+    if (until > now) {
+      throw new KeyLoadError(
+        `${previous} is still accepted until ${new Date(until).toISOString()}; rotating again before then would cut off the tokens it made`,
+      );
+    }
+  }
+  const stamp = new Date(now);
   const written: string[] = [];
   for (const role of KEY_ROLES) {
     const current = keyFile(config.keysDir, role, 'current');
     const previous = keyFile(config.keysDir, role, 'previous');
     const fresh = `${current}.new`;
+    const retiring = `${previous}.new`;
+    // Renames replace atomically, so a server reloading meanwhile always finds a current key.
     await writePem(fresh, toEncryptedPem(generatePrivateKey(specFor(config, role)), passphrase), true);
-    await fs.rename(current, previous);
-    await fs.utimes(previous, now, now);
+    await fs.copyFile(current, retiring);
+    await fs.chmod(retiring, 0o600);
+    await fs.utimes(retiring, stamp, stamp);
+    await fs.rename(retiring, previous);
     await fs.rename(fresh, current);
     written.push(current);
   }

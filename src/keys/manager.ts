@@ -3,7 +3,7 @@ import type { JWK } from 'jose';
 import type { Config } from '../config/index.js';
 import { generatePrivateKey } from './node-keys.js';
 import { readPem } from './pem.js';
-import { KEY_ROLES, keyFile, specFor, type KeyRole } from './key-files.js';
+import { KEY_ROLES, keyFile, retiredUntil, specFor, type KeyRole } from './key-files.js';
 import { toServerKey, type ServerKey } from './server-key.js';
 
 /** A key that is no longer current but still accepted until `acceptUntil` (epoch ms). */
@@ -18,9 +18,6 @@ interface KeyGeneration {
   /** File modification times the generation was loaded from, to notice a rotation. */
   readonly stamp: string;
 }
-
-/** Extra time a retired key stays accepted beyond the access token lifetime: the clock tolerance. */
-const RETIREMENT_MARGIN_MS = 60_000;
 
 type KeyConfig = Pick<
   Config,
@@ -80,7 +77,10 @@ export class KeyManager {
     return retired && retired.acceptUntil > now ? retired.key : undefined;
   }
 
-  /** The public JWK Set: current keys and retired keys still accepted. Never private members. */
+  /**
+   * The public JWK Set: the current signing and encryption keys first, then retired keys still
+   * accepted. Never private members. Clients seal to the first `use: enc` key.
+   */
   jwks(now = Date.now()): { keys: JWK[] } {
     if (this.#generation.retired.some((r) => r.acceptUntil <= now)) this.#jwks = buildJwks(this.#generation, now);
     return this.#jwks;
@@ -125,7 +125,7 @@ async function loadGeneration(config: KeyConfig): Promise<KeyGeneration> {
     const previousFile = keyFile(config.keysDir, role, 'previous');
     const stat = await fs.stat(previousFile).catch(() => null);
     if (stat) {
-      const acceptUntil = stat.mtimeMs + config.accessTokenTtl + RETIREMENT_MARGIN_MS;
+      const acceptUntil = retiredUntil(stat.mtimeMs, config.accessTokenTtl);
       retired.push({ key: await toServerKey(await readPem(previousFile, passphrase, spec), spec), acceptUntil });
     }
   }

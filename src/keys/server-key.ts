@@ -6,8 +6,11 @@ import type { KeySpec } from './algorithms.js';
 export interface ServerKey {
   /** RFC 7638 thumbprint of the public key. */
   readonly kid: string;
+  /** The JOSE algorithm the key serves (`ES256`, `ECDH-ES`, ...). */
   readonly alg: string;
+  /** `sig` for the signing key, `enc` for the encryption key. */
   readonly use: 'sig' | 'enc';
+  /** Never leaves the process. */
   readonly privateKey: CryptoKey;
   readonly publicKey: CryptoKey;
   /** The public members only, with `kid`, `use` and `alg`. */

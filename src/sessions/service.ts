@@ -26,8 +26,11 @@ export interface TokenGrant {
 
 /** A request that passed every check: a verified token, a live session and an enabled user. */
 export interface Principal {
+  /** The verified claims of the access token. */
   readonly claims: AccessClaims;
+  /** The token's user (`sub`), enabled. */
   readonly user: User;
+  /** The token's session (`sid`), live. */
   readonly session: SessionRecord;
 }
 

@@ -18,9 +18,10 @@ function refuse(reason: string): never {
 
 /**
  * Opens and verifies a bearer token sealed to the server: format and size first, then
- * `compactDecrypt` with single-entry allowlists (no PBES2, no `zip`), then `cty: JWT` and a compact
- * JWS inside, then `jwtVerify` with the server's signing algorithm, `typ: at+jwt`, issuer,
- * audience, required claims and a maximum age. Session and user checks come after, in the caller.
+ * `compactDecrypt` with single-entry allowlists (no PBES2) and the header checked before any
+ * decryption (no `zip`, `cty: JWT`), then a compact JWS inside, then `jwtVerify` with the server's
+ * signing algorithm, `typ: at+jwt`, issuer, audience, required claims and a maximum age. Session
+ * and user checks come after, in the caller.
  *
  * @returns The verified claims.
  * @throws {TokenRejectedError} for every reason a token is refused, jose's errors included; the
@@ -34,13 +35,18 @@ export async function acceptAccessToken(token: string, keys: KeyManager, options
   try {
     const { plaintext, protectedHeader } = await compactDecrypt(
       token,
+      // Called after jose's alg/enc allowlists and before any key agreement or decryption, so a
+      // refused header costs no cryptography and a compressed plaintext is never inflated.
       (header: CompactJWEHeaderParameters) => {
+        if (header.zip !== undefined) refuse('compressed JWE');
+        if (header.cty !== policy.contentType) refuse('outer cty is not JWT');
         const key = keys.find('encryption', header.kid);
         return key ? key.privateKey : refuse('unknown encryption kid');
       },
       {
         keyManagementAlgorithms: [keys.encryption.alg],
         contentEncryptionAlgorithms: policy.contentEncryptionAlgorithms,
+        maxDecompressedLength: policy.maxDecompressedLength,
       },
     );
     if (protectedHeader.zip !== undefined) refuse('compressed JWE');

@@ -66,7 +66,7 @@ function algorithmFor(jwk: Record<string, unknown>): ClientKey['alg'] {
 /**
  * Validates a client's public JWK and imports it once: public X25519 (ECDH-ES), P-256
  * (ECDH-ES+A256KW) or RSA of 2048 to 8192 bits with e = 65537 (RSA-OAEP-256). Private members,
- * symmetric keys, other curves and weak RSA keys are refused.
+ * symmetric keys, other curves, X25519 points of small order and weak RSA keys are refused.
  *
  * @throws {HttpError} `invalid_client_key` with the reason.
  * @example const clientKey = await parseClientKey(req.body.client_key);
@@ -85,7 +85,27 @@ export async function parseClientKey(input: unknown): Promise<ClientKey> {
   } catch {
     return reject('is not a valid key');
   }
+  if (jwk.kty === 'OKP' && !(await agreesWith(key))) reject('is an X25519 point of small order');
   return { jwk: pub, kid: await calculateJwkThumbprint(pub, 'sha256'), alg, key };
+}
+
+let probeKey: Promise<CryptoKey> | undefined;
+
+/**
+ * Whether an X25519 public key yields a usable shared secret. Points of small order make every
+ * shared secret zero; WebCrypto refuses to derive from them, which would otherwise surface as a
+ * failure to encrypt the access token (a 500) instead of a refused key.
+ */
+async function agreesWith(publicKey: CryptoKey): Promise<boolean> {
+  probeKey ??= crypto.subtle
+    .generateKey({ name: 'X25519' }, false, ['deriveBits'])
+    .then((pair) => (pair as CryptoKeyPair).privateKey);
+  try {
+    await crypto.subtle.deriveBits({ name: 'X25519', public: publicKey } as EcdhKeyDeriveParams, await probeKey, 256);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /**

@@ -12,6 +12,8 @@ export const ACCEPT_POLICY = Object.freeze({
   /** A compact JWS with a non-empty payload and signature: three base64url segments. */
   compactJws: /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/,
   contentEncryptionAlgorithms: [CONTENT_ENCRYPTION] as string[],
+  /** jose inflates `zip: DEF` plaintexts unless told not to; `0` refuses every compressed JWE. */
+  maxDecompressedLength: 0,
   /** The outer `cty`: the plaintext must be a JWT. */
   contentType: 'JWT',
   /** The inner `typ` (RFC 9068). */

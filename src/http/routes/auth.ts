@@ -6,7 +6,7 @@ import { HttpError } from '../../errors.js';
 import type { SessionService, TokenGrant } from '../../sessions/service.js';
 import { parseClientKey } from '../../tokens/client-key.js';
 import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from '../../users/password.js';
-import { principalOf, requireAuth } from '../require-auth.js';
+import { MISSING_TOKEN_CHALLENGE, principalOf, requireAuth } from '../require-auth.js';
 import { parseBody } from '../validate.js';
 
 const REFRESH_COOKIE = 'refresh_token';
@@ -123,7 +123,15 @@ export function authRoutes(config: Config, sessions: SessionService): Router {
 
   router.post('/password', auth, async (req, res) => {
     const body = parseBody(passwordBody, req.body);
-    await sessions.changePassword(principalOf(res), body.current_password, body.new_password);
+    try {
+      await sessions.changePassword(principalOf(res), body.current_password, body.new_password);
+    } catch (error) {
+      // A 401 from a protected route always carries a challenge (RFC 6750).
+      if (error instanceof HttpError && error.code === 'invalid_credentials') {
+        throw new HttpError('invalid_credentials', error.description, { 'WWW-Authenticate': MISSING_TOKEN_CHALLENGE });
+      }
+      throw error;
+    }
     res.status(204).end();
   });
 

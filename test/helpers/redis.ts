@@ -1,0 +1,166 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { closeSync, openSync, statSync, unlinkSync } from 'node:fs';
+import { createServer } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { Redis } from 'ioredis';
+
+/** The Redis the shared-Redis suites use: `REDIS_TEST_URL`, default the local default port. */
+export const REDIS_TEST_URL = process.env.REDIS_TEST_URL || 'redis://127.0.0.1:6379';
+
+/** With `CI=true` a suite that needs Redis fails instead of being skipped. */
+const REQUIRED = process.env.CI === 'true';
+
+/** Whether a Redis at `url` answers PING within about a second. */
+export async function probeRedis(url: string): Promise<boolean> {
+  const client = new Redis(url, {
+    lazyConnect: true,
+    connectTimeout: 800,
+    commandTimeout: 800,
+    retryStrategy: () => null,
+    maxRetriesPerRequest: 0,
+    // ioredis keeps a 2 s timer after disconnecting a connection that never opened.
+    disconnectTimeout: 100,
+  });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    return (await client.ping()) === 'PONG';
+  } catch {
+    return false;
+  } finally {
+    client.disconnect();
+  }
+}
+
+/** Whether the shared test Redis answered when this file was loaded (probed once). */
+export const redisReachable = await probeRedis(REDIS_TEST_URL);
+
+/** Whether a `redis-server` binary is on PATH, for suites that start their own. */
+export const redisServerInstalled = spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status === 0;
+
+/**
+ * Prints one line on stderr, once per test run (Jest workers share a marker file keyed by the run's
+ * main process), so a skipped Redis suite is visible without repeating itself per file.
+ */
+function announceOnce(line: string): void {
+  const runner = process.send ? process.ppid : process.pid;
+  const marker = path.join(os.tmpdir(), `jwe-auth-redis-skip-${runner}-${line.length}`);
+  try {
+    if (Date.now() - statSync(marker).mtimeMs > 10 * 60_000) unlinkSync(marker);
+  } catch {
+    // No marker yet.
+  }
+  try {
+    closeSync(openSync(marker, 'wx'));
+  } catch {
+    return;
+  }
+  process.stderr.write(`${line}\n`);
+}
+
+/**
+ * `describe` for a suite that needs a resource: runs it when `available`; otherwise fails it under
+ * `CI=true`, or skips it with one visible line.
+ */
+function describeNeeding(available: boolean, why: string, name: string, body: () => void): void {
+  if (available) return describe(name, body);
+  if (REQUIRED) {
+    return describe(name, () => {
+      it('has Redis available (required with CI=true)', () => {
+        throw new Error(`${why}; CI=true requires the Redis suites to run`);
+      });
+    });
+  }
+  announceOnce(`Redis suites skipped: ${why} (set REDIS_TEST_URL, or CI=true to require it)`);
+  return describe.skip(name, body);
+}
+
+/** A suite that needs the shared Redis at {@link REDIS_TEST_URL}. */
+export function describeWithRedis(name: string, body: () => void): void {
+  describeNeeding(redisReachable, `no Redis at ${REDIS_TEST_URL}`, name, body);
+}
+
+/** A suite that starts its own `redis-server` processes. */
+export function describeWithRedisServer(name: string, body: () => void): void {
+  describeNeeding(redisServerInstalled, 'no redis-server on PATH to start a private Redis', name, body);
+}
+
+/** A key prefix no other test run uses. */
+export function uniquePrefix(label = 'test'): string {
+  return `jwe-auth-${label}:${randomUUID().slice(0, 8)}:`;
+}
+
+/** Deletes every key under `prefix` (a test run's own keys). */
+export async function deleteKeys(url: string, prefix: string): Promise<void> {
+  const client = new Redis(url, { lazyConnect: true, retryStrategy: () => null, disconnectTimeout: 100 });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    const pattern = `${prefix.replace(/[*?[\]\\]/g, '\\$&')}*`;
+    let cursor = '0';
+    do {
+      const [next, keys] = await client.scan(cursor, 'MATCH', pattern, 'COUNT', 500);
+      if (keys.length > 0) await client.unlink(...keys);
+      cursor = next;
+    } while (cursor !== '0');
+  } finally {
+    client.disconnect();
+  }
+}
+
+/** A free TCP port on 127.0.0.1. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+/** A `redis-server` child process of this test, on a fixed port across restarts. */
+export class PrivateRedis {
+  #child: ChildProcess | null = null;
+
+  private constructor(readonly port: number) {}
+
+  /** Starts a private Redis (no persistence) on a free port and waits until it answers. */
+  static async start(): Promise<PrivateRedis> {
+    const redis = new PrivateRedis(await freePort());
+    await redis.start();
+    return redis;
+  }
+
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}`;
+  }
+
+  /** (Re)starts the server on its port and waits until it answers PING. */
+  async start(): Promise<void> {
+    const child = spawn(
+      'redis-server',
+      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no'],
+      { stdio: 'ignore' },
+    );
+    this.#child = child;
+    const deadline = Date.now() + 5000;
+    while (!(await probeRedis(this.url))) {
+      if (child.exitCode !== null || Date.now() > deadline) throw new Error(`redis-server did not start on port ${this.port}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+
+  /** Kills the server (SIGKILL, like a crash) and waits until it has exited. */
+  async kill(): Promise<void> {
+    const child = this.#child;
+    this.#child = null;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGKILL');
+    await exited;
+  }
+}

@@ -1,0 +1,80 @@
+import path from 'node:path';
+import request from 'supertest';
+import { orderRoutes } from '../../examples/orders-routes.js';
+import { createOrdersService } from '../../examples/second-service.js';
+import { createApp } from '../../src/http/app.js';
+import { principalOf, requireAuth } from '../../src/http/require-auth.js';
+import { generateKeyFiles } from '../../src/keys/key-files.js';
+import { loadConfig } from '../../src/config/index.js';
+import { login } from '../helpers/flow.js';
+import { startTestServer, tempDir, type TestServer } from '../helpers/runtime.js';
+
+const PASSWORD = 'correct horse battery';
+
+describe('routes added with createApp({ routes })', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer();
+    await server.addUser('alice', PASSWORD);
+  });
+  afterAll(() => server.close());
+
+  it('protects a team route with requireAuth and answers errors with the JSON handler', async () => {
+    const app = createApp(server.runtime, {
+      routes(router, sessions) {
+        router.get('/api/orders', requireAuth(sessions), (_req, res) => {
+          res.json({ owner: principalOf(res).user.username });
+        });
+      },
+    });
+    const session = await login(app, 'alice', PASSWORD);
+    expect((await request(app).get('/api/orders').set('Authorization', `Bearer ${session.bearer}`).expect(200)).body).toEqual({ owner: 'alice' });
+    const refused = await request(app).get('/api/orders').set('Authorization', 'Bearer nope').expect(401);
+    expect(refused.body.error).toBe('invalid_token');
+    expect((await request(app).get('/api/nothing').expect(404)).body.error).toBe('not_found');
+  });
+
+  it("mounts the example order routes, hiding another user's order as not found", async () => {
+    const app = createApp(server.runtime, { routes: (router, sessions) => router.use('/api/orders', orderRoutes(sessions)) });
+    const session = await login(app, 'alice', PASSWORD);
+    const auth = { Authorization: `Bearer ${session.bearer}` };
+    expect((await request(app).get('/api/orders').set(auth).expect(200)).body.orders).toHaveLength(1);
+    expect((await request(app).get('/api/orders/o-2').set(auth).expect(404)).body.error).toBe('not_found');
+    await request(app).get('/api/orders').expect(401);
+  });
+});
+
+describe('a second Express app sharing the server keys and store', () => {
+  const temp = tempDir();
+  const env = {
+    PRESERVE_SESSIONS_ON_REBOOT: '1',
+    PRIVATE_KEY_PASSPHRASE: 'a long enough test passphrase',
+    KEYS_DIR: path.join(temp.dir, 'keys'),
+    SQLITE_PATH: path.join(temp.dir, 'auth.db'),
+    LOG_LEVEL: 'silent',
+  };
+  let server: TestServer;
+  let orders: Awaited<ReturnType<typeof createOrdersService>>;
+
+  beforeAll(async () => {
+    await generateKeyFiles(loadConfig(env), false);
+    server = await startTestServer(env, temp.dir);
+    await server.addUser('alice', PASSWORD);
+    orders = await createOrdersService(env);
+  });
+  afterAll(async () => {
+    await orders.runtime.close();
+    await server.close();
+    temp.remove();
+  });
+
+  it('accepts the auth server tokens and sees a logout on the next request', async () => {
+    const session = await login(server.app, 'alice', PASSWORD);
+    const ok = await request(orders.app).get('/orders').set('Authorization', `Bearer ${session.bearer}`).expect(200);
+    expect(ok.body).toMatchObject({ owner: 'alice', session: session.body.session_id });
+    await request(server.app).post('/auth/logout').set('Authorization', `Bearer ${session.bearer}`).expect(204);
+    const refused = await request(orders.app).get('/orders').set('Authorization', `Bearer ${session.bearer}`).expect(401);
+    expect(refused.body.error).toBe('invalid_token');
+    expect(refused.headers['www-authenticate']).toContain('invalid_token');
+  });
+});

@@ -1,0 +1,262 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { RotateOptions, RotateResult, SessionRecord, SessionStore } from '../../src/store/types.js';
+
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+const GRACE = 10_000;
+
+/** A session of a (by default fresh) user, live for an hour from now. */
+export function newSession(overrides: Partial<SessionRecord> = {}): SessionRecord {
+  const now = Date.now();
+  return {
+    id: randomUUID(),
+    userId: `user-${randomUUID()}`,
+    clientJwk: { kty: 'OKP', crv: 'X25519', x: randomBytes(32).toString('base64url') },
+    clientKid: randomBytes(32).toString('base64url'),
+    userAgent: 'contract-suite/1.0',
+    epoch: 'epoch-1',
+    createdAt: now,
+    lastUsedAt: now,
+    expiresAt: now + HOUR,
+    idleExpiresAt: now + 30 * MINUTE,
+    revokedAt: null,
+    ...overrides,
+  };
+}
+
+/** A refresh token hash as the service makes them (SHA-256, base64url). */
+export function newHash(): string {
+  return randomBytes(32).toString('base64url');
+}
+
+/** Rotation options at `now` with the default grace window and an idle end 30 minutes later. */
+export function at(now: number, overrides: Partial<RotateOptions> = {}): RotateOptions {
+  return { now, graceMs: GRACE, idleExpiresAt: now + 30 * MINUTE, ...overrides };
+}
+
+/**
+ * The {@link SessionStore} contract: every semantic written in its JSDoc, run against one
+ * implementation. `open` returns a fresh, empty store for each test; the suite closes it.
+ *
+ * @example describeStoreContract('memory', async () => new MemorySessionStore());
+ */
+export function describeStoreContract(name: string, open: () => Promise<SessionStore>): void {
+  describe(`${name} session store contract`, () => {
+    let store: SessionStore;
+    beforeEach(async () => {
+      store = await open();
+    });
+    afterEach(() => store.close());
+
+    /** Creates a session with its first refresh token. */
+    async function created(overrides: Partial<SessionRecord> = {}): Promise<{ session: SessionRecord; token: string }> {
+      const session = newSession(overrides);
+      const token = newHash();
+      await store.createSession(session, token);
+      return { session, token };
+    }
+
+    describe('sessions', () => {
+      it('returns a created session exactly as it was stored', async () => {
+        const { session } = await created();
+        const anonymous = (await created({ userAgent: null })).session;
+        expect(await store.getSession(session.id)).toEqual(session);
+        expect(await store.getSession(anonymous.id)).toEqual(anonymous);
+      });
+
+      it('returns null for an unknown session id', async () => {
+        await created();
+        expect(await store.getSession(randomUUID())).toBeNull();
+      });
+
+      it('returns null for a session past its absolute end', async () => {
+        const now = Date.now();
+        const { session } = await created({ createdAt: now - 2 * HOUR, lastUsedAt: now - 2 * HOUR, expiresAt: now - 1, idleExpiresAt: now - 1 });
+        expect(await store.getSession(session.id)).toBeNull();
+      });
+
+      it('returns a revoked session with the time it was revoked', async () => {
+        const { session } = await created();
+        const now = Date.now();
+        await store.revokeSession(session.id, now);
+        expect(await store.getSession(session.id)).toEqual({ ...session, revokedAt: now });
+      });
+
+      it('records a touch without reviving or extending the session', async () => {
+        const { session } = await created();
+        await store.touchSession(session.id, session.createdAt + 5000);
+        expect(await store.getSession(session.id)).toEqual({ ...session, lastUsedAt: session.createdAt + 5000 });
+        const unknown = randomUUID();
+        await store.touchSession(unknown, Date.now());
+        expect(await store.getSession(unknown)).toBeNull();
+      });
+    });
+
+    describe('refresh token rotation', () => {
+      it('rotates the current token, and the next token becomes the current one', async () => {
+        const { session, token } = await created();
+        const next = newHash();
+        const first = await store.rotateRefreshToken(token, next, at(session.createdAt + 1000));
+        expect(first).toEqual({
+          status: 'rotated',
+          duplicate: false,
+          session: { ...session, lastUsedAt: session.createdAt + 1000, idleExpiresAt: session.createdAt + 1000 + 30 * MINUTE },
+        });
+        const second = await store.rotateRefreshToken(next, newHash(), at(session.createdAt + 2000));
+        expect(second).toMatchObject({ status: 'rotated', duplicate: false });
+        expect(await store.getSession(session.id)).toMatchObject({ lastUsedAt: session.createdAt + 2000, revokedAt: null });
+      });
+
+      it('treats a token presented again within the grace window as a duplicate and keeps the session', async () => {
+        const { session, token } = await created();
+        const t = session.createdAt;
+        await store.rotateRefreshToken(token, newHash(), at(t + 1000));
+        const latest = newHash();
+        const again = await store.rotateRefreshToken(token, latest, at(t + 1000 + GRACE));
+        expect(again).toMatchObject({ status: 'rotated', duplicate: true, session: { id: session.id, revokedAt: null } });
+        // The duplicate's successor is the one live token: it rotates as the current one.
+        expect(await store.rotateRefreshToken(latest, newHash(), at(t + 2000 + GRACE))).toMatchObject({ status: 'rotated', duplicate: false });
+      });
+
+      it('leaves the successor of the first presentation dead once a duplicate has rotated again', async () => {
+        const { session, token } = await created();
+        const t = session.createdAt;
+        const earlier = newHash();
+        await store.rotateRefreshToken(token, earlier, at(t + 1000));
+        await store.rotateRefreshToken(token, newHash(), at(t + 2000));
+        expect(await store.rotateRefreshToken(earlier, newHash(), at(t + 2001 + GRACE))).toEqual({ status: 'reused', sessionId: session.id });
+      });
+
+      it('revokes the whole session when a rotated token is presented after the grace window', async () => {
+        const { session, token } = await created();
+        const t = session.createdAt;
+        const newest = newHash();
+        await store.rotateRefreshToken(token, newest, at(t + 1000));
+        const reuse = t + 1001 + GRACE;
+        expect(await store.rotateRefreshToken(token, newHash(), at(reuse))).toEqual({ status: 'reused', sessionId: session.id });
+        expect(await store.getSession(session.id)).toMatchObject({ revokedAt: reuse });
+        expect(await store.rotateRefreshToken(newest, newHash(), at(reuse + 1))).toEqual({ status: 'invalid' });
+        expect(await store.listSessions(session.userId, reuse + 1)).toEqual([]);
+      });
+
+      it('refuses an unknown token and changes nothing', async () => {
+        const { session, token } = await created();
+        const next = newHash();
+        expect(await store.rotateRefreshToken(newHash(), next, at(session.createdAt + 1000))).toEqual({ status: 'invalid' });
+        expect(await store.rotateRefreshToken(next, newHash(), at(session.createdAt + 1000))).toEqual({ status: 'invalid' });
+        expect(await store.getSession(session.id)).toEqual(session);
+        expect(await store.rotateRefreshToken(token, newHash(), at(session.createdAt + 2000))).toMatchObject({ status: 'rotated', duplicate: false });
+      });
+
+      it('refuses a token of a revoked session and creates no successor', async () => {
+        const { session, token } = await created();
+        const t = session.createdAt;
+        await store.revokeSession(session.id, t + 500);
+        const next = newHash();
+        expect(await store.rotateRefreshToken(token, next, at(t + 1000))).toEqual({ status: 'invalid' });
+        expect(await store.rotateRefreshToken(next, newHash(), at(t + 1001))).toEqual({ status: 'invalid' });
+        expect(await store.getSession(session.id)).toEqual({ ...session, revokedAt: t + 500 });
+      });
+
+      it('refuses a token of a session past its idle end and leaves the session as it was', async () => {
+        const { session, token } = await created();
+        const t = session.createdAt;
+        const next = newHash();
+        expect(await store.rotateRefreshToken(token, next, at(session.idleExpiresAt))).toEqual({ status: 'invalid' });
+        expect(await store.getSession(session.id)).toEqual(session);
+        expect(await store.rotateRefreshToken(next, newHash(), at(t + 1000))).toEqual({ status: 'invalid' });
+        expect(await store.rotateRefreshToken(token, newHash(), at(t + 1000))).toMatchObject({ status: 'rotated', duplicate: false });
+      });
+
+      it('moves the idle end forward but never past the absolute end', async () => {
+        const { session, token } = await created();
+        const t = session.createdAt;
+        const next = newHash();
+        const moved = await store.rotateRefreshToken(token, next, at(t + 1000, { idleExpiresAt: t + 45 * MINUTE }));
+        expect(moved).toMatchObject({ status: 'rotated', session: { idleExpiresAt: t + 45 * MINUTE } });
+        const capped = await store.rotateRefreshToken(next, newHash(), at(t + 2000, { idleExpiresAt: session.expiresAt + HOUR }));
+        expect(capped).toMatchObject({ status: 'rotated', session: { idleExpiresAt: session.expiresAt, expiresAt: session.expiresAt } });
+        expect(await store.getSession(session.id)).toMatchObject({ idleExpiresAt: session.expiresAt });
+      });
+
+      it('gives one token racing 20 times exactly one live successor', async () => {
+        const { session, token } = await created();
+        const t = session.createdAt + 1000;
+        const successors = Array.from({ length: 20 }, newHash);
+        const results = await Promise.all(successors.map((next) => store.rotateRefreshToken(token, next, at(t))));
+        expect(results.every((r) => r.status === 'rotated' && r.session.id === session.id)).toBe(true);
+        expect(results.filter((r) => r.status === 'rotated' && !r.duplicate)).toHaveLength(1);
+        // After the grace window exactly one successor may continue the chain: presenting them in turn
+        // gives at most one rotation, then one reuse (which revokes the session), then only refusals.
+        const probes: RotateResult['status'][] = [];
+        for (const next of successors) probes.push((await store.rotateRefreshToken(next, newHash(), at(t + GRACE + 1))).status);
+        const firstReuse = probes.indexOf('reused');
+        expect(firstReuse === 0 || (firstReuse === 1 && probes[0] === 'rotated')).toBe(true);
+        expect(probes.slice(firstReuse + 1).every((status) => status === 'invalid')).toBe(true);
+        expect(await store.getSession(session.id)).toMatchObject({ revokedAt: t + GRACE + 1 });
+      });
+    });
+
+    describe('revocation', () => {
+      it('revokes a live session once and reports true only that time', async () => {
+        const { session } = await created();
+        const now = Date.now();
+        expect(await store.revokeSession(session.id, now)).toBe(true);
+        expect(await store.revokeSession(session.id, now + 1000)).toBe(false);
+        expect(await store.getSession(session.id)).toMatchObject({ revokedAt: now });
+        expect(await store.revokeSession(randomUUID(), now)).toBe(false);
+      });
+
+      it("revokes every live session of a user except the one kept, and no other user's", async () => {
+        const userId = `user-${randomUUID()}`;
+        const [a, kept, c] = [await created({ userId }), await created({ userId }), await created({ userId })];
+        const stranger = await created();
+        const now = Date.now();
+        const revoked = await store.revokeUserSessions(userId, now, kept.session.id);
+        expect([...revoked].sort()).toEqual([a.session.id, c.session.id].sort());
+        expect(await store.getSession(a.session.id)).toMatchObject({ revokedAt: now });
+        expect(await store.getSession(kept.session.id)).toMatchObject({ revokedAt: null });
+        expect(await store.getSession(stranger.session.id)).toMatchObject({ revokedAt: null });
+        expect(await store.revokeUserSessions(userId, now + 1)).toEqual([kept.session.id]);
+        expect(await store.revokeUserSessions(userId, now + 2)).toEqual([]);
+        expect(await store.rotateRefreshToken(a.token, newHash(), at(now + 3))).toEqual({ status: 'invalid' });
+      });
+    });
+
+    describe('listing and purging', () => {
+      it('lists only the live sessions of the user, newest first', async () => {
+        const now = Date.now();
+        const userId = `user-${randomUUID()}`;
+        const oldest = await created({ userId, createdAt: now - 3000 });
+        const newest = await created({ userId, createdAt: now - 1000 });
+        const middle = await created({ userId, createdAt: now - 2000 });
+        const revoked = await created({ userId, createdAt: now - 500 });
+        await store.revokeSession(revoked.session.id, now);
+        await created({ userId, createdAt: now - 400, idleExpiresAt: now });
+        await created();
+        const listed = await store.listSessions(userId, now);
+        expect(listed).toEqual([newest.session, middle.session, oldest.session]);
+        expect(await store.listSessions(`user-${randomUUID()}`, now)).toEqual([]);
+      });
+
+      it('purges sessions that are no longer live, with their refresh tokens, and keeps live ones', async () => {
+        const now = Date.now();
+        const live = await created();
+        const revoked = await created();
+        const idle = await created({ idleExpiresAt: now - 1 });
+        await store.revokeSession(revoked.session.id, now - 1);
+        expect(await store.purgeExpired(now)).toBe(2);
+        expect(await store.getSession(live.session.id)).toEqual(live.session);
+        expect(await store.getSession(revoked.session.id)).toBeNull();
+        expect(await store.getSession(idle.session.id)).toBeNull();
+        expect(await store.rotateRefreshToken(revoked.token, newHash(), at(now))).toEqual({ status: 'invalid' });
+        expect(await store.rotateRefreshToken(live.token, newHash(), at(now))).toMatchObject({ status: 'rotated' });
+        expect(await store.purgeExpired(now)).toBe(0);
+      });
+    });
+
+    it('answers ping while it can answer', async () => {
+      await expect(store.ping()).resolves.toBeUndefined();
+    });
+  });
+}
