@@ -35,6 +35,7 @@ type KeyConfig = Pick<
  */
 export class KeyManager {
   #generation: KeyGeneration;
+  #version = 1;
   #jwks: { keys: JWK[] };
 
   private constructor(
@@ -54,6 +55,11 @@ export class KeyManager {
   static async create(config: KeyConfig): Promise<KeyManager> {
     const generation = config.preserveSessions ? await loadGeneration(config) : await freshGeneration(config);
     return new KeyManager(config, generation);
+  }
+
+  /** Changes whenever the keys change (a reload after a rotation); caches of verified tokens key on it. */
+  get version(): string {
+    return String(this.#version);
   }
 
   /** The key access tokens are signed with. */
@@ -95,6 +101,7 @@ export class KeyManager {
     if (!this.config.preserveSessions) return false;
     if ((await stampOf(this.config.keysDir)) === this.#generation.stamp) return false;
     this.#generation = await loadGeneration(this.config);
+    this.#version++;
     this.#jwks = buildJwks(this.#generation, Date.now());
     return true;
   }

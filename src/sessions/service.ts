@@ -4,6 +4,7 @@ import { HttpError, TokenRejectedError } from '../errors.js';
 import type { KeyManager } from '../keys/manager.js';
 import { isLive, type SessionRecord, type SessionStore } from '../store/types.js';
 import { acceptAccessToken } from '../tokens/accept.js';
+import { AcceptCache } from '../tokens/accept-cache.js';
 import { importStoredClientKey, type ClientKey } from '../tokens/client-key.js';
 import { issueAccessToken } from '../tokens/issue.js';
 import type { AccessClaims } from '../tokens/policy.js';
@@ -49,6 +50,8 @@ type ServiceConfig = Pick<
 export class SessionService {
   /** Sessions of other epochs (earlier boots without preservation) are never honoured. */
   readonly epoch: string;
+  /** Bearers whose decryption and signature were already verified (the session is checked every time). */
+  readonly #accepted = new AcceptCache();
 
   constructor(
     private readonly config: ServiceConfig,
@@ -120,11 +123,16 @@ export class SessionService {
    * @throws {TokenRejectedError} for any refusal; {@link StoreUnavailableError} when state is unknown.
    */
   async authenticate(bearer: string): Promise<Principal> {
-    const claims = await acceptAccessToken(bearer, this.keys, {
-      issuer: this.config.issuer,
-      audience: this.config.audience,
-      accessTokenTtlMs: this.config.accessTokenTtl,
-    });
+    const keyVersion = this.keys.version;
+    let claims = this.#accepted.get(bearer, keyVersion);
+    if (!claims) {
+      claims = await acceptAccessToken(bearer, this.keys, {
+        issuer: this.config.issuer,
+        audience: this.config.audience,
+        accessTokenTtlMs: this.config.accessTokenTtl,
+      });
+      this.#accepted.set(bearer, keyVersion, claims);
+    }
     const [session, user] = await Promise.all([this.store.getSession(claims.sid), this.users.findById(claims.sub)]);
     const now = Date.now();
     if (!session || !isLive(session, now) || session.epoch !== this.epoch || session.userId !== claims.sub) {

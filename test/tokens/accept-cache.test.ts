@@ -1,0 +1,53 @@
+import { AcceptCache } from '../../src/tokens/accept-cache.js';
+import type { AccessClaims } from '../../src/tokens/policy.js';
+
+const claims = (exp: number, jti = 'j1'): AccessClaims => ({
+  iss: 'http://localhost:3000',
+  sub: 'user',
+  aud: 'jwe-auth-server',
+  iat: exp - 900,
+  exp,
+  jti,
+  sid: 'session',
+});
+
+describe('AcceptCache', () => {
+  const exp = 2_000_000_000;
+
+  it('returns the claims of a bearer accepted with the same keys', () => {
+    const cache = new AcceptCache();
+    expect(cache.get('bearer-a', '1')).toBeUndefined();
+    cache.set('bearer-a', '1', claims(exp));
+    expect(cache.get('bearer-a', '1', exp * 1000 - 1)?.jti).toBe('j1');
+    expect(cache.get('bearer-b', '1', exp * 1000 - 1)).toBeUndefined();
+  });
+
+  it('forgets a bearer once its expiry plus the clock tolerance has passed', () => {
+    const cache = new AcceptCache();
+    cache.get('warm', '1');
+    cache.set('bearer-a', '1', claims(exp));
+    expect(cache.get('bearer-a', '1', (exp + 29) * 1000)).toBeDefined();
+    expect(cache.get('bearer-a', '1', (exp + 30) * 1000)).toBeUndefined();
+  });
+
+  it('drops everything when the server keys change', () => {
+    const cache = new AcceptCache();
+    cache.get('warm', '1');
+    cache.set('bearer-a', '1', claims(exp));
+    expect(cache.get('bearer-a', '2', exp * 1000 - 1)).toBeUndefined();
+    expect(cache.get('bearer-a', '2', exp * 1000 - 1)).toBeUndefined();
+    cache.set('bearer-late', '1', claims(exp));
+    expect(cache.get('bearer-late', '2', exp * 1000 - 1)).toBeUndefined();
+  });
+
+  it('evicts the oldest entry beyond its size', () => {
+    const cache = new AcceptCache(2);
+    cache.get('warm', '1');
+    cache.set('a', '1', claims(exp, 'a'));
+    cache.set('b', '1', claims(exp, 'b'));
+    cache.set('c', '1', claims(exp, 'c'));
+    expect(cache.get('a', '1', 0)).toBeUndefined();
+    expect(cache.get('b', '1', 0)?.jti).toBe('b');
+    expect(cache.get('c', '1', 0)?.jti).toBe('c');
+  });
+});
