@@ -81,7 +81,7 @@ describe('AuthClient against a real listening server', () => {
     expect(await codeOf(phone.me())).toBe('invalid_grant');
     expect(phone.token).toBeNull();
     const unknown = await laptop.revokeSession('no-such-session').catch((error: AuthClientError) => error);
-    expect(unknown).toMatchObject({ code: 'unexpected_response', status: 404, serverCode: 'not_found' });
+    expect(unknown).toMatchObject({ code: 'not_found', status: 404, serverCode: 'not_found' });
     await laptop.logout();
   });
 
