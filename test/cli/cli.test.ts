@@ -4,7 +4,7 @@ import Database from 'better-sqlite3';
 import request from 'supertest';
 import type { JWK } from 'jose';
 import { login } from '../helpers/flow.js';
-import { DIST_CLI, runScript, type ScriptResult } from '../helpers/run-script.js';
+import { CLI_JS, runNode, type ProcessResult } from '../helpers/process.js';
 import { startTestServer, tempDir, type TestServer } from '../helpers/runtime.js';
 
 const PASSPHRASE = 'a passphrase of some length';
@@ -22,8 +22,8 @@ afterEach(() => removeDir());
 
 const sqlitePath = () => path.join(dir, 'auth.db');
 const keysDir = () => path.join(dir, 'keys');
-const jweAuth = (args: string[], options: { stdin?: string; env?: Record<string, string> } = {}): Promise<ScriptResult> =>
-  runScript(DIST_CLI, args, {
+const jweAuth = (args: string[], options: { stdin?: string; env?: Record<string, string> } = {}): Promise<ProcessResult> =>
+  runNode(CLI_JS, args, {
     stdin: options.stdin,
     env: { SQLITE_PATH: sqlitePath(), KEYS_DIR: keysDir(), PRIVATE_KEY_PASSPHRASE: PASSPHRASE, ...options.env },
   });

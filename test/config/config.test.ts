@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { ConfigError, loadConfig } from '../../src/config/index.js';
 import { parseDuration } from '../../src/config/duration.js';
-import { DIST_SERVER, runScript } from '../helpers/run-script.js';
+import { runNode, SERVER_JS } from '../helpers/process.js';
 import { tempDir } from '../helpers/runtime.js';
 
 const PASSPHRASE = 'a passphrase of some length';
@@ -181,7 +181,7 @@ describe('node dist/server.js refuses to boot', () => {
   afterEach(() => removeDir());
 
   const boot = (env: Record<string, string>) =>
-    runScript(DIST_SERVER, [], {
+    runNode(SERVER_JS, [], {
       env: { HOST: '127.0.0.1', PORT: '0', SQLITE_PATH: path.join(dir, 'auth.db'), KEYS_DIR: path.join(dir, 'keys'), ...env },
     });
 
