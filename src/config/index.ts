@@ -53,8 +53,11 @@ export interface Config {
   readonly cookieSecure: boolean;
   /** `LOGIN_RATE_LIMIT`: login attempts per minute for one IP and username. */
   readonly loginRateLimit: number;
-  /** `TRUST_PROXY`: take the client IP from `X-Forwarded-For`. */
-  readonly trustProxy: boolean;
+  /**
+   * `TRUST_PROXY`: how many reverse proxies stand in front of the server; the client IP is taken
+   * that many hops from the right of `X-Forwarded-For` (0: the socket address).
+   */
+  readonly trustProxyHops: number;
   /** `LOG_LEVEL`: the pino log level. */
   readonly logLevel: string;
   /** `KEY_RELOAD_INTERVAL`: how often a preserving server looks for rotated keys (0: never). */
@@ -153,7 +156,7 @@ const schema = z.object({
   ENCRYPTION_KEY_TYPE: oneOf(ENCRYPTION_KEY_TYPES, 'x25519'),
   COOKIE_SECURE: bool('true'),
   LOGIN_RATE_LIMIT: integer('10', 1, 1_000_000),
-  TRUST_PROXY: bool('0'),
+  TRUST_PROXY: integer('0', 0, 10),
   LOG_LEVEL: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
   KEY_RELOAD_INTERVAL: duration('30s', 0),
 });
@@ -213,7 +216,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     encryptionKeyType: e.ENCRYPTION_KEY_TYPE,
     cookieSecure: e.COOKIE_SECURE,
     loginRateLimit: e.LOGIN_RATE_LIMIT,
-    trustProxy: e.TRUST_PROXY,
+    trustProxyHops: e.TRUST_PROXY,
     logLevel: e.LOG_LEVEL,
     keyReloadInterval: e.KEY_RELOAD_INTERVAL,
   });

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import type { Config } from '../config/index.js';
+import { JWKS_MAX_AGE_SECONDS } from '../keys/key-files.js';
 import type { KeyManager } from '../keys/manager.js';
 import type { SessionService } from '../sessions/service.js';
 import type { SessionStore } from '../store/types.js';
@@ -44,7 +45,6 @@ export interface AppOptions {
 
 /** Largest JSON body accepted (a 8192-bit RSA client key fits comfortably). */
 const BODY_LIMIT = '16kb';
-const JWKS_MAX_AGE_SECONDS = 300;
 
 /**
  * The built demo page (`scripts/build-web.mjs`). Two levels up from this module is the package root
@@ -79,13 +79,14 @@ export function createApp(deps: AppDependencies, options: AppOptions = {}): Expr
   const { config, keys, store, sessions, logger } = deps;
   const app = express();
   app.disable('x-powered-by');
-  app.set('trust proxy', config.trustProxy);
+  app.set('trust proxy', config.trustProxyHops);
   app.locals.sessions = sessions;
   app.use((_req, res, next) => {
     res.set({ 'X-Content-Type-Options': 'nosniff', 'Referrer-Policy': 'no-referrer', 'X-Frame-Options': 'DENY' });
     next();
   });
-  app.use(express.json({ limit: BODY_LIMIT, strict: true }));
+  // inflate: false: a compressed body is refused (415) instead of being inflated.
+  app.use(express.json({ limit: BODY_LIMIT, strict: true, inflate: false }));
   app.use(cookieParser());
 
   app.get('/.well-known/jwks.json', (_req, res) => {

@@ -9,15 +9,19 @@ import { KeyLoadError, readPem, toEncryptedPem, writePem } from './pem.js';
 export type KeyRole = 'signing' | 'encryption';
 export const KEY_ROLES: readonly KeyRole[] = ['signing', 'encryption'];
 
-/** Extra time a retired key stays accepted beyond the access token lifetime: the clock tolerance. */
-export const RETIREMENT_MARGIN_MS = 60_000;
+/** How long clients may cache the JWKS (`Cache-Control: max-age`), in seconds. */
+export const JWKS_MAX_AGE_SECONDS = 300;
+/** The clock tolerance of the accept pipeline, as a margin on every window. */
+const CLOCK_MARGIN_MS = 60_000;
 
 /**
- * Until when (epoch ms) a key retired at `retiredAtMs` is still published and accepted: every token
- * it signed or received may live `accessTokenTtl`, plus the clock tolerance.
+ * Until when (epoch ms) a key retired at `retiredAtMs` is still published and accepted. A running
+ * server may go on signing with it until its next reload (`KEY_RELOAD_INTERVAL`), clients may go on
+ * sealing to it while their cached JWKS lives (`JWKS_MAX_AGE_SECONDS`), and each such token lives
+ * `ACCESS_TOKEN_TTL`; a clock margin comes on top.
  */
-export function retiredUntil(retiredAtMs: number, accessTokenTtl: number): number {
-  return retiredAtMs + accessTokenTtl + RETIREMENT_MARGIN_MS;
+export function retiredUntil(retiredAtMs: number, config: Pick<Config, 'accessTokenTtl' | 'keyReloadInterval'>): number {
+  return retiredAtMs + Math.max(config.keyReloadInterval, JWKS_MAX_AGE_SECONDS * 1000) + config.accessTokenTtl + CLOCK_MARGIN_MS;
 }
 
 /** Where the current and the previous key of a role live inside `KEYS_DIR`. */
@@ -74,7 +78,7 @@ export async function generateKeyFiles(
  * keys are still within their acceptance window.
  */
 export async function rotateKeyFiles(
-  config: Pick<Config, 'keysDir' | 'privateKeyPassphrase' | 'signingAlg' | 'encryptionKeyType' | 'accessTokenTtl'>,
+  config: Pick<Config, 'keysDir' | 'privateKeyPassphrase' | 'signingAlg' | 'encryptionKeyType' | 'accessTokenTtl' | 'keyReloadInterval'>,
   now: number = Date.now(),
 ): Promise<string[]> {
   const passphrase = requirePassphrase(config);
@@ -82,7 +86,7 @@ export async function rotateKeyFiles(
   for (const role of KEY_ROLES) {
     const previous = keyFile(config.keysDir, role, 'previous');
     const stat = await fs.stat(previous).catch(() => null);
-    const until = stat ? retiredUntil(stat.mtimeMs, config.accessTokenTtl) : 0;
+    const until = stat ? retiredUntil(stat.mtimeMs, config) : 0;
     if (until > now) {
       throw new KeyLoadError(
         `${previous} is still accepted until ${new Date(until).toISOString()}; rotating again before then would cut off the tokens it made`,

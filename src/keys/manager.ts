@@ -21,7 +21,7 @@ interface KeyGeneration {
 
 type KeyConfig = Pick<
   Config,
-  'preserveSessions' | 'keysDir' | 'privateKeyPassphrase' | 'signingAlg' | 'encryptionKeyType' | 'accessTokenTtl'
+  'preserveSessions' | 'keysDir' | 'privateKeyPassphrase' | 'signingAlg' | 'encryptionKeyType' | 'accessTokenTtl' | 'keyReloadInterval'
 >;
 
 /**
@@ -132,7 +132,7 @@ async function loadGeneration(config: KeyConfig): Promise<KeyGeneration> {
     const previousFile = keyFile(config.keysDir, role, 'previous');
     const stat = await fs.stat(previousFile).catch(() => null);
     if (stat) {
-      const acceptUntil = retiredUntil(stat.mtimeMs, config.accessTokenTtl);
+      const acceptUntil = retiredUntil(stat.mtimeMs, config);
       retired.push({ key: await toServerKey(await readPem(previousFile, passphrase, spec), spec), acceptUntil });
     }
   }

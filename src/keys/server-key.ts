@@ -17,12 +17,17 @@ export interface ServerKey {
   readonly publicJwk: Readonly<JWK>;
 }
 
-const PUBLIC_MEMBERS = ['kty', 'crv', 'x', 'y', 'n', 'e'] as const;
+/** The public members of each key type (RFC 7518 §6); anything else is dropped. */
+const PUBLIC_MEMBERS: Readonly<Record<string, readonly (keyof JWK)[]>> = {
+  OKP: ['kty', 'crv', 'x'],
+  EC: ['kty', 'crv', 'x', 'y'],
+  RSA: ['kty', 'n', 'e'],
+};
 
-/** Copies the public members of a JWK, dropping everything private. */
+/** Copies the public members of a JWK for its key type, dropping everything private or unknown. */
 export function publicMembers(jwk: JWK): JWK {
   const out: JWK = {};
-  for (const name of PUBLIC_MEMBERS) if (jwk[name] !== undefined) out[name] = jwk[name];
+  for (const name of PUBLIC_MEMBERS[String(jwk.kty)] ?? []) if (jwk[name] !== undefined) (out as Record<string, unknown>)[name] = jwk[name];
   return out;
 }
 

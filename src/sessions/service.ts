@@ -169,7 +169,7 @@ export class SessionService {
    */
   async revokeOwnSession(userId: string, sessionId: string): Promise<boolean> {
     const session = await this.store.getSession(sessionId);
-    if (!session || session.userId !== userId || !isLive(session, Date.now())) return false;
+    if (!session || session.userId !== userId || session.epoch !== this.epoch || !isLive(session, Date.now())) return false;
     await this.store.revokeSession(sessionId, Date.now());
     return true;
   }

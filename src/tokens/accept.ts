@@ -38,6 +38,7 @@ export async function acceptAccessToken(token: string, keys: KeyManager, options
       // Called after jose's alg/enc allowlists and before any key agreement or decryption, so a
       // refused header costs no cryptography and a compressed plaintext is never inflated.
       (header: CompactJWEHeaderParameters) => {
+        for (const name of Object.keys(header)) if (!policy.jweHeaderMembers.has(name)) refuse(`JWE header member ${name}`);
         if (header.zip !== undefined) refuse('compressed JWE');
         if (header.cty !== policy.contentType) refuse('outer cty is not JWT');
         const key = keys.find('encryption', header.kid);

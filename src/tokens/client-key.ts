@@ -1,5 +1,6 @@
-import { calculateJwkThumbprint, importJWK, type JWK } from 'jose';
+import { calculateJwkThumbprint, CompactEncrypt, importJWK, type JWK } from 'jose';
 import { HttpError } from '../errors.js';
+import { CONTENT_ENCRYPTION } from '../keys/algorithms.js';
 import { publicMembers } from '../keys/server-key.js';
 
 /** A validated client public key, imported once for this request. */
@@ -58,6 +59,7 @@ function algorithmFor(jwk: Record<string, unknown>): ClientKey['alg'] {
     const bits = rsaBits(jwk.n as string);
     if (bits < policy.rsaMinBits || bits > policy.rsaMaxBits) reject(`RSA modulus must be ${policy.rsaMinBits} to ${policy.rsaMaxBits} bits`);
     if (jwk.e !== policy.rsaExponent) reject('RSA exponent must be 65537');
+    if (((Buffer.from(jwk.n as string, 'base64url').at(-1) ?? 0) & 1) === 0) reject('RSA modulus must be odd');
     return policy.rsaAlg;
   }
   return reject('kty must be OKP, EC or RSA');
@@ -85,23 +87,21 @@ export async function parseClientKey(input: unknown): Promise<ClientKey> {
   } catch {
     return reject('is not a valid key');
   }
-  if (jwk.kty === 'OKP' && !(await agreesWith(key))) reject('is an X25519 point of small order');
+  if (!(await canEncryptTo(key, alg))) reject('cannot be encrypted to (a point of small order or an unusable modulus)');
   return { jwk: pub, kid: await calculateJwkThumbprint(pub, 'sha256'), alg, key };
 }
 
-let probeKey: Promise<CryptoKey> | undefined;
+const PROBE = new Uint8Array(1);
 
 /**
- * Whether an X25519 public key yields a usable shared secret. Points of small order make every
- * shared secret zero; WebCrypto refuses to derive from them, which would otherwise surface as a
- * failure to encrypt the access token (a 500) instead of a refused key.
+ * Whether a JWE can really be made for a key. Imports accept some keys that cannot encrypt: X25519
+ * points of small order (every shared secret zero) and RSA moduli that are even or otherwise
+ * unusable. Encrypting one byte here turns them into a refused key instead of a failure to
+ * encrypt the access token later (a 500).
  */
-async function agreesWith(publicKey: CryptoKey): Promise<boolean> {
-  probeKey ??= crypto.subtle
-    .generateKey({ name: 'X25519' }, false, ['deriveBits'])
-    .then((pair) => (pair as CryptoKeyPair).privateKey);
+async function canEncryptTo(key: CryptoKey, alg: ClientKey['alg']): Promise<boolean> {
   try {
-    await crypto.subtle.deriveBits({ name: 'X25519', public: publicKey } as EcdhKeyDeriveParams, await probeKey, 256);
+    await new CompactEncrypt(PROBE).setProtectedHeader({ alg, enc: CONTENT_ENCRYPTION }).encrypt(key);
     return true;
   } catch {
     return false;

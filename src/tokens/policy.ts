@@ -14,6 +14,12 @@ export const ACCEPT_POLICY = Object.freeze({
   contentEncryptionAlgorithms: [CONTENT_ENCRYPTION] as string[],
   /** jose inflates `zip: DEF` plaintexts unless told not to; `0` refuses every compressed JWE. */
   maxDecompressedLength: 0,
+  /**
+   * The only members a bearer's JWE header may carry. Anything else (`jku`, `jwk`, `x5u`, `x5c`,
+   * `crit`, `p2s`, `zip`, ...) is refused before any cryptography, so no header can point the server
+   * at a key or change how it decrypts.
+   */
+  jweHeaderMembers: new Set(['alg', 'enc', 'cty', 'kid', 'typ', 'epk', 'apu', 'apv']) as ReadonlySet<string>,
   /** The outer `cty`: the plaintext must be a JWT. */
   contentType: 'JWT',
   /** The inner `typ` (RFC 9068). */

@@ -49,6 +49,8 @@ const weakKeys: { name: string; clientKey: () => unknown }[] = [
   { name: 'an RSA 2048-bit key with e = 3', clientKey: () => rsa(2048, 3) },
   { name: 'an RSA key with a modulus over 8192 bits', clientKey: () => ({ ...rsa(2048), n: Buffer.concat([Buffer.from([0xff]), randomBytes(1100)]).toString('base64url') }) },
   { name: 'an RSA key whose n is not base64url', clientKey: () => ({ ...rsa(2048), n: `${rsa(2048).n as string}==` }) },
+  { name: 'an RSA 2048-bit key with an even modulus', clientKey: () => ({ kty: 'RSA', e: 'AQAB', n: Buffer.concat([Buffer.from([0xc0]), randomBytes(254), Buffer.from([0x02])]).toString('base64url') }) },
+  { name: 'an RSA key whose modulus is a power of two', clientKey: () => ({ kty: 'RSA', e: 'AQAB', n: Buffer.concat([Buffer.from([0x80]), Buffer.alloc(255)]).toString('base64url') }) },
   { name: 'an RSA key without e', clientKey: () => ({ ...rsa(2048), e: undefined }) },
   { name: 'an X25519 key without x', clientKey: () => ({ kty: 'OKP', crv: 'X25519' }) },
   { name: 'an X25519 key with a 31-byte x', clientKey: () => ({ kty: 'OKP', crv: 'X25519', x: b64(31) }) },
@@ -89,6 +91,16 @@ describe('login with a client key the contract does not accept', () => {
       .post('/auth/login')
       .send({ username: 'alice', password: PASSWORD, client_key: { ...make(), use: 'enc', alg } });
     expect(res.status).toBe(200);
+  });
+});
+
+describe('a client key with extra members', () => {
+  it('stores only the public members of its key type', async () => {
+    const key = { ...x25519(), n: b64(12_000), y: b64(32), key_ops: ['deriveBits'], ext: true };
+    const res = await request(server.app).post('/auth/login').send({ username: 'alice', password: PASSWORD, client_key: key, refresh_transport: 'body' });
+    expect(res.status).toBe(200);
+    const row = server.runtime.db.prepare('SELECT client_jwk FROM sessions WHERE id = ?').get(res.body.session_id) as { client_jwk: string };
+    expect(Object.keys(JSON.parse(row.client_jwk)).sort()).toEqual(['crv', 'kty', 'x']);
   });
 });
 

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { calculateJwkThumbprint } from 'jose';
 import { ENCRYPTION_KEY_TYPES, loadConfig, SIGNING_ALGS, type Config } from '../../src/config/index.js';
 import { KeyLoadError } from '../../src/keys/pem.js';
-import { generateKeyFiles, keyFile, rotateKeyFiles } from '../../src/keys/key-files.js';
+import { generateKeyFiles, JWKS_MAX_AGE_SECONDS, keyFile, retiredUntil, rotateKeyFiles } from '../../src/keys/key-files.js';
 import { KeyManager } from '../../src/keys/manager.js';
 import type { ServerKey } from '../../src/keys/server-key.js';
 import { acceptAccessToken, issueAccessToken, parseClientKey } from '../../src/tokens/index.js';
@@ -17,7 +17,7 @@ const ISSUER = 'http://localhost:3000';
 const AUDIENCE = 'jwe-auth-server';
 const TTL_MS = 60_000;
 /** What a retired key is accepted for beyond the access token lifetime (the manager's margin). */
-const MARGIN_MS = 60_000;
+const MARGIN_MS = 60_000 + JWKS_MAX_AGE_SECONDS * 1000;
 
 let dir: string;
 let removeDir: () => void;
@@ -201,5 +201,13 @@ describe('a rotation (keys rotate, then reload)', () => {
   it('refuses to rotate keys it cannot read with the passphrase', async () => {
     await expect(rotateKeyFiles(preserving({ PRIVATE_KEY_PASSPHRASE: 'another passphrase, long enough' }))).rejects.toBeInstanceOf(KeyLoadError);
     expect(await keys.reload()).toBe(false);
+  });
+});
+
+describe('the retirement window', () => {
+  it('covers the reload interval or the JWKS cache, whichever is longer, plus the token lifetime and a minute', () => {
+    const retired = 1_000_000;
+    expect(retiredUntil(retired, { accessTokenTtl: 900_000, keyReloadInterval: 30_000 })).toBe(retired + 300_000 + 900_000 + 60_000);
+    expect(retiredUntil(retired, { accessTokenTtl: 900_000, keyReloadInterval: 600_000 })).toBe(retired + 600_000 + 900_000 + 60_000);
   });
 });

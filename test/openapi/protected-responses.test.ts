@@ -189,6 +189,20 @@ describe('POST /auth/password', () => {
     });
   });
 
+  it('answers 429 too_many_requests with Retry-After past the per-user limit', async () => {
+    const limited = await startTestServer({ LOGIN_RATE_LIMIT: '1' });
+    try {
+      await limited.addUser('erin', PASSWORD);
+      const erin = await login(limited.app, 'erin', PASSWORD);
+      const attempt = () =>
+        request(limited.app).post('/auth/password').set(auth(erin.bearer)).send({ current_password: 'wrong wrong', new_password: 'whatever whatever' });
+      expect((await attempt()).status).toBe(401);
+      expectDocumented(key, await attempt(), 429, { error: 'too_many_requests' });
+    } finally {
+      await limited.close();
+    }
+  });
+
   it('answers 503 temporarily_unavailable with Retry-After while the store is locked', async () => {
     await whileLocked(server, async () => {
       const res = await change({ current_password: current, new_password: 'dave third password' });

@@ -158,9 +158,11 @@ describe('POST /auth/refresh', () => {
     expect(res.headers['set-cookie']).toBeDefined();
   });
 
-  it('answers 400 invalid_request for a malformed body', async () => {
-    expectDocumented(key, await refresh({ refresh_token: '' }), 400, { error: 'invalid_request' });
-    expectDocumented(key, await refresh({ refresh_token: 42 }), 400, { error: 'invalid_request' });
+  it('answers 400 invalid_request for a body that is not JSON, and 401 invalid_grant for a malformed token', async () => {
+    const broken = await request(server.app).post('/auth/refresh').set('Content-Type', 'application/json').send('{"refresh_token":');
+    expectDocumented(key, broken, 400, { error: 'invalid_request' });
+    expectDocumented(key, await refresh({ refresh_token: '' }), 401, { error: 'invalid_grant' });
+    expectDocumented(key, await refresh({ refresh_token: 42 }), 401, { error: 'invalid_grant' });
   });
 
   it('answers 401 invalid_grant for no token, an unknown token and a reused one', async () => {

@@ -65,9 +65,9 @@ describe('acceptAccessToken', () => {
 
   it('refuses a compressed JWE on its header, before decrypting or inflating anything', async () => {
     const header = { alg: 'ECDH-ES', enc: 'A256GCM', cty: 'JWT', kid: keys.encryption.kid, zip: 'DEF', epk: { kty: 'OKP', crv: 'X25519', x: 'A'.repeat(43) } };
-    expect(await refusal(opaqueJwe(header, 0))).toMatch(/compressed/);
+    expect(await refusal(opaqueJwe(header, 0))).toMatch(/compressed|zip/);
     const genuine = handmadeEcdhEsJwe(await signInner(accessClaims(TARGET), keys.signing), keys.encryption.publicJwk, { deflate: true });
-    expect(await refusal(genuine)).toMatch(/compressed/);
+    expect(await refusal(genuine)).toMatch(/compressed|zip/);
   });
 
   it('refuses a cty other than JWT before decrypting', async () => {

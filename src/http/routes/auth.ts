@@ -15,10 +15,9 @@ const COOKIE_PATH = '/auth';
 const loginBody = z.object({
   username: z.string().min(1).max(64),
   password: z.string().min(1).max(MAX_PASSWORD_LENGTH),
-  client_key: z.unknown().refine((v) => v !== undefined, 'client_key is required'),
+  client_key: z.unknown().refine((v) => v !== undefined),
   refresh_transport: z.enum(['cookie', 'body']).default('cookie'),
 });
-const refreshBody = z.object({ refresh_token: z.string().min(1).max(512).optional() }).optional();
 const passwordBody = z.object({
   current_password: z.string().min(1).max(MAX_PASSWORD_LENGTH),
   new_password: z.string().min(MIN_PASSWORD_LENGTH).max(MAX_PASSWORD_LENGTH),
@@ -31,16 +30,12 @@ export function authRoutes(config: Config, sessions: SessionService): Router {
   const router = Router();
   const auth = requireAuth(sessions);
 
+  // Written by hand so the attributes are exactly the contract's (Express would add Expires).
+  const cookie = (value: string, maxAgeSeconds: number) =>
+    `${REFRESH_COOKIE}=${value}; HttpOnly; SameSite=Strict; Path=${COOKIE_PATH}; Max-Age=${maxAgeSeconds}${config.cookieSecure ? '; Secure' : ''}`;
   const setRefreshCookie = (res: Response, grant: TokenGrant) =>
-    res.cookie(REFRESH_COOKIE, grant.refreshToken, {
-      httpOnly: true,
-      sameSite: 'strict',
-      path: COOKIE_PATH,
-      secure: config.cookieSecure,
-      maxAge: grant.body.refresh_expires_in * 1000,
-    });
-  const clearRefreshCookie = (res: Response) =>
-    res.clearCookie(REFRESH_COOKIE, { httpOnly: true, sameSite: 'strict', path: COOKIE_PATH, secure: config.cookieSecure });
+    res.append('Set-Cookie', cookie(grant.refreshToken, grant.body.refresh_expires_in));
+  const clearRefreshCookie = (res: Response) => res.append('Set-Cookie', cookie('', 0));
   const sendGrant = (res: Response, grant: TokenGrant, transport: 'cookie' | 'body') => {
     res.set('Cache-Control', 'no-store');
     if (transport === 'body') return res.json({ ...grant.body, refresh_token: grant.refreshToken });
@@ -53,12 +48,20 @@ export function authRoutes(config: Config, sessions: SessionService): Router {
     limit: config.loginRateLimit,
     standardHeaders: 'draft-7',
     legacyHeaders: false,
-    keyGenerator: (req) => `${ipKeyGenerator(req.ip ?? '')}|${String(req.body?.username ?? '').toLowerCase()}`,
-    handler: (req, _res, next) => {
-      const reset = (req as Request & { rateLimit?: { resetTime?: Date } }).rateLimit?.resetTime;
-      const seconds = reset ? Math.max(1, Math.ceil((reset.getTime() - Date.now()) / 1000)) : 60;
-      next(new HttpError('too_many_requests', undefined, { 'Retry-After': String(seconds) }));
+    keyGenerator: (req) => {
+      const username: unknown = (req.body as { username?: unknown } | undefined)?.username;
+      return `${ipKeyGenerator(req.ip ?? '')}|${typeof username === 'string' ? username.toLowerCase() : ''}`;
     },
+    handler: tooManyRequests,
+  });
+  // Guessing the current password with a stolen bearer costs an argon2 hash each: limit it per user.
+  const passwordLimiter = rateLimit({
+    windowMs: 60_000,
+    limit: config.loginRateLimit,
+    standardHeaders: 'draft-7',
+    legacyHeaders: false,
+    keyGenerator: (_req, res) => principalOf(res).user.id,
+    handler: tooManyRequests,
   });
 
   router.post('/login', loginLimiter, async (req, res) => {
@@ -69,14 +72,19 @@ export function authRoutes(config: Config, sessions: SessionService): Router {
   });
 
   router.post('/refresh', async (req, res) => {
-    const fromBody = parseBody(refreshBody, req.body)?.refresh_token;
-    const fromCookie = (req.cookies as Record<string, string> | undefined)?.[REFRESH_COOKIE];
-    if (fromBody === undefined && fromCookie === undefined) throw new HttpError('invalid_grant', 'No refresh token was presented');
-    if (fromBody === undefined) assertSameOrigin(req, config);
+    // Whatever is wrong with the presented token (missing, not a string, malformed) is invalid_grant.
+    const body: unknown = req.body;
+    const inBody = typeof body === 'object' && body !== null && 'refresh_token' in body ? (body as { refresh_token: unknown }).refresh_token : undefined;
+    const inCookie: unknown = (req.cookies as Record<string, unknown> | undefined)?.[REFRESH_COOKIE];
+    const transport = inBody === undefined ? 'cookie' : 'body';
+    const presented = transport === 'body' ? inBody : inCookie;
+    if (presented === undefined) throw new HttpError('invalid_grant', 'No refresh token was presented');
+    if (transport === 'cookie') assertSameOrigin(req, config);
     try {
-      sendGrant(res, await sessions.refresh(fromBody ?? (fromCookie as string)), fromBody === undefined ? 'cookie' : 'body');
+      if (typeof presented !== 'string') throw new HttpError('invalid_grant');
+      sendGrant(res, await sessions.refresh(presented), transport);
     } catch (error) {
-      if (fromBody === undefined && error instanceof HttpError && error.code === 'invalid_grant') clearRefreshCookie(res);
+      if (transport === 'cookie' && error instanceof HttpError && error.code === 'invalid_grant') clearRefreshCookie(res);
       throw error;
     }
   });
@@ -121,7 +129,7 @@ export function authRoutes(config: Config, sessions: SessionService): Router {
     res.status(204).end();
   });
 
-  router.post('/password', auth, async (req, res) => {
+  router.post('/password', auth, passwordLimiter, async (req, res) => {
     const body = parseBody(passwordBody, req.body);
     try {
       await sessions.changePassword(principalOf(res), body.current_password, body.new_password);
@@ -136,6 +144,13 @@ export function authRoutes(config: Config, sessions: SessionService): Router {
   });
 
   return router;
+}
+
+/** Answers 429 with `Retry-After` when a limiter trips. */
+function tooManyRequests(req: Request, _res: Response, next: (error: unknown) => void): void {
+  const reset = (req as Request & { rateLimit?: { resetTime?: Date } }).rateLimit?.resetTime;
+  const seconds = reset ? Math.max(1, Math.ceil((reset.getTime() - Date.now()) / 1000)) : 60;
+  next(new HttpError('too_many_requests', undefined, { 'Retry-After': String(seconds) }));
 }
 
 /** A cookie-borne refresh must come from the server's own origin (or carry no `Origin` at all). */
