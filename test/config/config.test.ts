@@ -148,12 +148,19 @@ describe('one-of variables', () => {
     ['PORT', 'http'],
     ['LOGIN_RATE_LIMIT', '0'],
     ['ISSUER', 'localhost'],
+    ['TRUST_PROXY', 'true'],
+    ['TRUST_PROXY', '11'],
   ])('refuses %s=%s with one line naming the variable', (variable, value) => {
     expectRefusal({ [variable]: value }, variable);
   });
 
   it.each(['ES256', 'EdDSA', 'PS256'])('accepts SIGNING_ALG=%s', (alg) => {
     expect(loadConfig({ SIGNING_ALG: alg }).signingAlg).toBe(alg);
+  });
+
+  it('reads TRUST_PROXY as a hop count, 0 by default', () => {
+    expect(loadConfig({}).trustProxyHops).toBe(0);
+    expect(loadConfig({ TRUST_PROXY: '2' }).trustProxyHops).toBe(2);
   });
 
   it.each(['x25519', 'p256', 'rsa'])('accepts ENCRYPTION_KEY_TYPE=%s', (type) => {
