@@ -34,7 +34,15 @@ async function http(label, url, bearer) {
   );
 }
 
-const config = loadConfig({ SQLITE_PATH: path.join(dir, 'auth.db'), LOG_LEVEL: 'silent', COOKIE_SECURE: 'false' });
+// BENCH_STORE=redis (with REDIS_URL, default the local Redis) measures the Redis store instead of SQLite.
+const store = process.env.BENCH_STORE ?? 'sqlite';
+const config = loadConfig({
+  SQLITE_PATH: path.join(dir, 'auth.db'),
+  LOG_LEVEL: 'silent',
+  COOKIE_SECURE: 'false',
+  STORE: store,
+  ...(store === 'redis' ? { REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', REDIS_PREFIX: `jwe-auth-bench:${process.pid}:` } : {}),
+});
 const runtime = await buildRuntime(config);
 try {
   const { privateKey, publicKey } = await generateKeyPair('ECDH-ES', { crv: 'X25519' });
@@ -69,12 +77,18 @@ try {
   }).then((r) => r.json());
   const bearer = await sealFor(runtime, login.access_token, privateKey);
 
-  console.log(`\nHTTP over loopback, 10 connections, ${seconds} s each (SQLite store)`);
+  console.log(`\nHTTP over loopback, 10 connections, ${seconds} s each (${store} store)`);
   await http('GET /api/me (full pipeline + session check)', `${base}/api/me`, bearer);
   await http('GET /api/me with an invalid token (401)', `${base}/api/me`, 'not-a-token');
   await http('GET /.well-known/jwks.json', `${base}/.well-known/jwks.json`, '');
   await new Promise((resolve) => server.close(resolve));
 } finally {
+  if (store === 'redis') {
+    const { Redis } = await import('ioredis');
+    const redis = new Redis(config.redisUrl);
+    for (const key of await redis.keys(`${config.redisPrefix}*`)) await redis.unlink(key);
+    redis.disconnect();
+  }
   await runtime.close();
   rmSync(dir, { recursive: true, force: true });
 }
