@@ -8,7 +8,7 @@ import { JWKS_MAX_AGE_SECONDS } from '../keys/key-files.js';
 import type { KeyManager } from '../keys/manager.js';
 import type { SessionService } from '../sessions/service.js';
 import type { SessionStore } from '../store/types.js';
-import { errorHandler, notFound, sendError } from './error-handler.js';
+import { errorHandler, notFound, RETRY_AFTER_SECONDS, sendError } from './error-handler.js';
 import { principalOf, requireAuth } from './require-auth.js';
 import { authRoutes } from './routes/auth.js';
 import { docsRoutes } from './routes/docs.js';
@@ -102,7 +102,7 @@ export function createApp(deps: AppDependencies, options: AppOptions = {}): Expr
       keys.signing;
       res.json({ status: 'ready' });
     } catch {
-      sendError(res, 'temporarily_unavailable', 'The session store cannot answer', { 'Retry-After': '1' });
+      sendError(res, 'temporarily_unavailable', 'The session store cannot answer', { 'Retry-After': RETRY_AFTER_SECONDS });
     }
   });
 

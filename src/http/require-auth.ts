@@ -1,5 +1,6 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { HttpError } from '../errors.js';
+import { INVALID_TOKEN_CHALLENGE } from './error-handler.js';
 import type { Principal, SessionService } from '../sessions/service.js';
 
 /** The realm challenge sent when no bearer token was presented. */
@@ -39,7 +40,7 @@ export function requireAuth(sessions: SessionService): RequestHandler {
     }
     const match = BEARER.exec(header);
     if (!match) {
-      return next(new HttpError('invalid_token', undefined, { 'WWW-Authenticate': 'Bearer error="invalid_token"' }));
+      return next(new HttpError('invalid_token', undefined, { 'WWW-Authenticate': INVALID_TOKEN_CHALLENGE }));
     }
     try {
       res.locals.principal = await sessions.authenticate(match[1] as string);
