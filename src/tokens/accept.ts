@@ -33,13 +33,13 @@ export async function acceptAccessToken(token: string, keys: KeyManager, options
   if (!policy.compactJwe.test(token)) refuse('not a compact JWE');
   let jws: string;
   try {
-    const { plaintext, protectedHeader } = await compactDecrypt(
+    const { plaintext } = await compactDecrypt(
       token,
-      // Called after jose's alg/enc allowlists and before any key agreement or decryption, so a
-      // refused header costs no cryptography and a compressed plaintext is never inflated.
+      // Called with the protected header (the whole header of a compact JWE) after jose's alg/enc
+      // allowlists and before any key agreement or decryption, so a refused header costs no
+      // cryptography. `zip` is not an allowed member, so a compressed plaintext is never inflated.
       (header: CompactJWEHeaderParameters) => {
         for (const name of Object.keys(header)) if (!policy.jweHeaderMembers.has(name)) refuse(`JWE header member ${name}`);
-        if (header.zip !== undefined) refuse('compressed JWE');
         if (header.cty !== policy.contentType) refuse('outer cty is not JWT');
         const key = keys.find('encryption', header.kid);
         return key ? key.privateKey : refuse('unknown encryption kid');
@@ -50,8 +50,6 @@ export async function acceptAccessToken(token: string, keys: KeyManager, options
         maxDecompressedLength: policy.maxDecompressedLength,
       },
     );
-    if (protectedHeader.zip !== undefined) refuse('compressed JWE');
-    if (protectedHeader.cty !== policy.contentType) refuse('outer cty is not JWT');
     jws = utf8.decode(plaintext);
   } catch (error) {
     return refuse(`decrypt: ${describe(error)}`);
