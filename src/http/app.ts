@@ -96,10 +96,10 @@ export function createApp(deps: AppDependencies, options: AppOptions = {}): Expr
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
+  // The keys are loaded before the app is built (KeyManager.create), so only the store can be unready.
   app.get('/readyz', async (_req, res) => {
     try {
       await store.ping();
-      keys.signing;
       res.json({ status: 'ready' });
     } catch {
       sendError(res, 'temporarily_unavailable', 'The session store cannot answer', { 'Retry-After': RETRY_AFTER_SECONDS });
