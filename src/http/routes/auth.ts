@@ -1,4 +1,4 @@
-import { Router, type Request, type Response } from 'express';
+import { Router, type Request, type RequestHandler, type Response } from 'express';
 import { rateLimit, ipKeyGenerator } from 'express-rate-limit';
 import { z } from 'zod';
 import type { Config } from '../../config/index.js';
@@ -43,26 +43,12 @@ export function authRoutes(config: Config, sessions: SessionService): Router {
     return res.json(grant.body);
   };
 
-  const loginLimiter = rateLimit({
-    windowMs: 60_000,
-    limit: config.loginRateLimit,
-    standardHeaders: 'draft-7',
-    legacyHeaders: false,
-    keyGenerator: (req) => {
-      const username: unknown = (req.body as { username?: unknown } | undefined)?.username;
-      return `${ipKeyGenerator(req.ip ?? '')}|${typeof username === 'string' ? username.toLowerCase() : ''}`;
-    },
-    handler: tooManyRequests,
+  const loginLimiter = perMinuteLimiter(config.loginRateLimit, (req) => {
+    const username: unknown = (req.body as { username?: unknown } | undefined)?.username;
+    return `${ipKeyGenerator(req.ip ?? '')}|${typeof username === 'string' ? username.toLowerCase() : ''}`;
   });
   // Guessing the current password with a stolen bearer costs an argon2 hash each: limit it per user.
-  const passwordLimiter = rateLimit({
-    windowMs: 60_000,
-    limit: config.loginRateLimit,
-    standardHeaders: 'draft-7',
-    legacyHeaders: false,
-    keyGenerator: (_req, res) => principalOf(res).user.id,
-    handler: tooManyRequests,
-  });
+  const passwordLimiter = perMinuteLimiter(config.loginRateLimit, (_req, res) => principalOf(res).user.id);
 
   router.post('/login', loginLimiter, async (req, res) => {
     const body = parseBody(loginBody, req.body);
@@ -144,6 +130,11 @@ export function authRoutes(config: Config, sessions: SessionService): Router {
   });
 
   return router;
+}
+
+/** A limiter of `limit` requests a minute per key, answering 429 with `Retry-After` when it trips. */
+function perMinuteLimiter(limit: number, keyGenerator: (req: Request, res: Response) => string): RequestHandler {
+  return rateLimit({ windowMs: 60_000, limit, standardHeaders: 'draft-7', legacyHeaders: false, keyGenerator, handler: tooManyRequests });
 }
 
 /** Answers 429 with `Retry-After` when a limiter trips. */
