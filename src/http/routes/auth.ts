@@ -29,6 +29,7 @@ const passwordBody = z.object({
 export function authRoutes(config: Config, sessions: SessionService): Router {
   const router = Router();
   const auth = requireAuth(sessions);
+  const issuerOrigin = new URL(config.issuer).origin;
 
   // Written by hand so the attributes are exactly the contract's (Express would add Expires).
   const cookie = (value: string, maxAgeSeconds: number) =>
@@ -65,7 +66,7 @@ export function authRoutes(config: Config, sessions: SessionService): Router {
     const transport = inBody === undefined ? 'cookie' : 'body';
     const presented = transport === 'body' ? inBody : inCookie;
     if (presented === undefined) throw new HttpError('invalid_grant', 'No refresh token was presented');
-    if (transport === 'cookie') assertSameOrigin(req, config);
+    if (transport === 'cookie') assertSameOrigin(req, issuerOrigin);
     try {
       if (typeof presented !== 'string') throw new HttpError('invalid_grant');
       sendGrant(res, await sessions.refresh(presented), transport);
@@ -144,8 +145,11 @@ function tooManyRequests(req: Request, _res: Response, next: (error: unknown) =>
   next(new HttpError('too_many_requests', undefined, { 'Retry-After': String(seconds) }));
 }
 
-/** A cookie-borne refresh must come from the server's own origin (or carry no `Origin` at all). */
-function assertSameOrigin(req: Request, config: Config): void {
+/**
+ * A cookie-borne refresh must come from the server's own origin: its `Host`, or the origin of
+ * `ISSUER` (or carry no `Origin` at all).
+ */
+function assertSameOrigin(req: Request, issuerOrigin: string): void {
   const origin = req.get('origin');
   if (origin === undefined) return;
   let host: string;
@@ -154,5 +158,5 @@ function assertSameOrigin(req: Request, config: Config): void {
   } catch {
     throw new HttpError('forbidden');
   }
-  if (host !== req.get('host') && origin !== new URL(config.issuer).origin) throw new HttpError('forbidden');
+  if (host !== req.get('host') && origin !== issuerOrigin) throw new HttpError('forbidden');
 }
