@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import { StoreUnavailableError } from '../errors.js';
 
 /** How long a write waits for another process's lock before the store reports itself unavailable. */
 export const BUSY_TIMEOUT_MS = 250;
@@ -58,4 +59,23 @@ export function openDatabase(file: string): Database.Database {
     }).immediate();
   }
   return db;
+}
+
+/** SQLite error codes that mean "cannot answer now", not "bad request". */
+const UNAVAILABLE = /^SQLITE_(BUSY|LOCKED|READONLY|IOERR|CANTOPEN|FULL|PROTOCOL|NOTADB|CORRUPT)/;
+
+/**
+ * Runs a database step, translating "cannot answer" failures into {@link StoreUnavailableError}.
+ * better-sqlite3 rolls a failed transaction back, so nothing is half-written.
+ */
+export function guarded<T>(step: () => T): T {
+  try {
+    return step();
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    if ((typeof code === 'string' && UNAVAILABLE.test(code)) || !(error instanceof Error) || /not open/.test(error.message)) {
+      throw new StoreUnavailableError(`sqlite: ${typeof code === 'string' ? code : 'unavailable'}`);
+    }
+    throw error;
+  }
 }

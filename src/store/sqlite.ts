@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import { StoreUnavailableError } from '../errors.js';
+import { guarded } from '../db/sqlite.js';
 import { isLive, type RotateOptions, type RotateResult, type SessionRecord, type SessionStore } from './types.js';
 
 interface SessionRow {
@@ -15,25 +15,6 @@ interface SessionRow {
   idle_expires_at: number;
   revoked_at: number | null;
   current_refresh_hash: string;
-}
-
-/** SQLite error codes that mean "cannot answer now", not "bad request". */
-const UNAVAILABLE = /^SQLITE_(BUSY|LOCKED|READONLY|IOERR|CANTOPEN|FULL|PROTOCOL|NOTADB|CORRUPT)/;
-
-/**
- * Runs a database step, translating "cannot answer" failures into {@link StoreUnavailableError}.
- * better-sqlite3 rolls a failed transaction back, so nothing is half-written.
- */
-export function guarded<T>(step: () => T): T {
-  try {
-    return step();
-  } catch (error) {
-    const code = (error as { code?: unknown }).code;
-    if ((typeof code === 'string' && UNAVAILABLE.test(code)) || !(error instanceof Error) || /not open/.test(error.message)) {
-      throw new StoreUnavailableError(`sqlite: ${typeof code === 'string' ? code : 'unavailable'}`);
-    }
-    throw error;
-  }
 }
 
 function toRecord(row: SessionRow): SessionRecord {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type Database from 'better-sqlite3';
-import { guarded } from '../store/sqlite.js';
+import { guarded } from '../db/sqlite.js';
 
 /** A user as the server sees it. Times are epoch milliseconds. */
 export interface User {
