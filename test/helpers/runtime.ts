@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import { pino } from 'pino';
 import type { Express } from 'express';
 import { loadConfig, type Config } from '../../src/config/index.js';
@@ -56,4 +57,16 @@ export async function startTestServer(env: Record<string, string> = {}, dir?: st
       temp.remove();
     },
   };
+}
+
+/** Runs `during` while another connection holds the server database's write lock: every write times out. */
+export async function whileLocked(server: TestServer, during: () => Promise<void>): Promise<void> {
+  const locker = new Database(server.config.sqlitePath);
+  locker.exec('BEGIN EXCLUSIVE');
+  try {
+    await during();
+  } finally {
+    locker.exec('ROLLBACK');
+    locker.close();
+  }
 }

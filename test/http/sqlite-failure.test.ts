@@ -1,8 +1,7 @@
-import Database from 'better-sqlite3';
 import request from 'supertest';
 import { login } from '../helpers/flow.js';
 import { makeClientKey } from '../helpers/client.js';
-import { startTestServer, type TestServer } from '../helpers/runtime.js';
+import { startTestServer, whileLocked, type TestServer } from '../helpers/runtime.js';
 
 const PASSWORD = 'correct horse battery';
 let server: TestServer;
@@ -14,18 +13,6 @@ beforeAll(async () => {
 afterAll(() => server.close());
 
 const sessionCount = () => (server.runtime.db.prepare('SELECT count(*) AS n FROM sessions').get() as { n: number }).n;
-
-/** Runs `during` while another connection holds the database's write lock. */
-async function whileLocked(during: () => Promise<void>): Promise<void> {
-  const locker = new Database(server.config.sqlitePath);
-  locker.exec('BEGIN EXCLUSIVE');
-  try {
-    await during();
-  } finally {
-    locker.exec('ROLLBACK');
-    locker.close();
-  }
-}
 
 /** Asserts a 503 `temporarily_unavailable` answered within a second. */
 async function expectUnavailable(send: () => request.Test): Promise<void> {
@@ -44,7 +31,7 @@ describe('a locked SQLite database', () => {
     const session = await login(server.app, 'alice', PASSWORD);
     const client = await makeClientKey();
     const before = sessionCount();
-    await whileLocked(async () => {
+    await whileLocked(server, async () => {
       await expectUnavailable(() => request(server.app).post('/auth/login').send({ username: 'alice', password: PASSWORD, client_key: client.publicJwk }));
       await expectUnavailable(() => request(server.app).post('/auth/refresh').send({ refresh_token: session.refreshToken }));
       await expectUnavailable(() => request(server.app).post('/auth/logout').set('Authorization', `Bearer ${session.bearer}`));

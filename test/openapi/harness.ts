@@ -1,4 +1,3 @@
-import Database from 'better-sqlite3';
 import type { Response } from 'supertest';
 import { StoreUnavailableError } from '../../src/errors.js';
 import type { LoggedIn } from '../helpers/flow.js';
@@ -7,7 +6,7 @@ import type { OperationKey, SpecChecker } from './spec.js';
 
 /**
  * What the response suites share: the conformance assertion, and the ways they provoke failures
- * (a locked database, an injected error).
+ * (an injected error; a locked database is `whileLocked` in `test/helpers/runtime.ts`).
  */
 
 /** The password of every user the response suites create. */
@@ -58,18 +57,6 @@ export const cookieOf = (session: LoggedIn) => (session.cookie as string).split(
 
 /** A JSON body over the 16 kB limit. */
 export const oversized = (fields: Record<string, unknown>) => ({ ...fields, padding: 'x'.repeat(20 * 1024) });
-
-/** Runs `during` while another connection holds the database's write lock: every write times out. */
-export async function whileLocked(server: TestServer, during: () => Promise<void>): Promise<void> {
-  const locker = new Database(server.config.sqlitePath);
-  locker.exec('BEGIN EXCLUSIVE');
-  try {
-    await during();
-  } finally {
-    locker.exec('ROLLBACK');
-    locker.close();
-  }
-}
 
 /** Replaces one method of a live object while `during` runs (for failures the test cannot cause from outside). */
 export async function withReplaced<T extends object, K extends keyof T>(

@@ -1,6 +1,6 @@
 import request from 'supertest';
 import { login, type LoggedIn } from '../helpers/flow.js';
-import { startTestServer, type TestServer } from '../helpers/runtime.js';
+import { startTestServer, whileLocked, type TestServer } from '../helpers/runtime.js';
 import {
   auth,
   boom,
@@ -10,7 +10,6 @@ import {
   PASSWORD,
   PUBLIC_OPERATIONS,
   whileAuthenticationBreaks,
-  whileLocked,
   whileStoreCannotRead,
   withReplaced,
   type ExpectedResponse,

@@ -1,8 +1,8 @@
 import request from 'supertest';
 import { makeClientKey, type ClientKeyKind } from '../helpers/client.js';
 import { login } from '../helpers/flow.js';
-import { startTestServer, type TestServer } from '../helpers/runtime.js';
-import { boom, cookieOf, expectDocumentedWith, oversized, PASSWORD, PUBLIC_OPERATIONS, whileLocked, withReplaced, type ExpectedResponse } from './harness.js';
+import { startTestServer, whileLocked, type TestServer } from '../helpers/runtime.js';
+import { boom, cookieOf, expectDocumentedWith, oversized, PASSWORD, PUBLIC_OPERATIONS, withReplaced, type ExpectedResponse } from './harness.js';
 import { SpecChecker, type OperationKey } from './spec.js';
 
 /**
