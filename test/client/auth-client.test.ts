@@ -1,5 +1,6 @@
 import { generateClientKey } from '../../src/client/keys.js';
 import { AuthClient, AuthClientError, type AuthClientErrorCode, type VerifiedAccessToken } from '../../src/client/index.js';
+import { codeOf } from '../helpers/sdk.js';
 import { createFakeServer } from './fake-server.js';
 
 type FakeServer = Awaited<ReturnType<typeof createFakeServer>>;
@@ -8,16 +9,6 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function clientOf(server: FakeServer, options: ConstructorParameters<typeof AuthClient>[0] = {}): AuthClient {
   return new AuthClient({ baseUrl: server.baseUrl, fetch: server.fetch, ...options });
-}
-
-/** The `code` of the AuthClientError a promise rejects with. */
-async function codeOf(promise: Promise<unknown>): Promise<AuthClientErrorCode> {
-  const error = await promise.then(
-    () => null,
-    (caught: unknown) => caught,
-  );
-  if (!(error instanceof AuthClientError)) throw new Error(`expected an AuthClientError, got ${String(error)}`);
-  return error.code;
 }
 
 describe('AuthClient against a fake server', () => {

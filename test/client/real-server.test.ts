@@ -1,23 +1,15 @@
 import path from 'node:path';
 import type { JWK } from 'jose';
-import { AuthClient, AuthClientError, type AuthClientErrorCode, type ClientKeyKind } from '../../src/client/index.js';
+import { AuthClient, AuthClientError, type ClientKeyKind } from '../../src/client/index.js';
 import { FileKeyStore } from '../../src/client/node.js';
 import { generateKeyFiles, rotateKeyFiles } from '../../src/keys/key-files.js';
 import { listen, type Listening } from '../helpers/browser.js';
 import { sealToServer } from '../helpers/client.js';
 import { startTestServer, tempDir, type TestServer } from '../helpers/runtime.js';
+import { codeOf } from '../helpers/sdk.js';
 
 const PASSWORD = 'correct horse battery';
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function codeOf(promise: Promise<unknown>): Promise<AuthClientErrorCode> {
-  const error = await promise.then(
-    () => null,
-    (caught: unknown) => caught,
-  );
-  if (!(error instanceof AuthClientError)) throw new Error(`expected an AuthClientError, got ${String(error)}`);
-  return error.code;
-}
 
 describe('AuthClient against a real listening server', () => {
   let server: TestServer;
