@@ -63,10 +63,10 @@ async function stopServer(demo: DemoServer): Promise<void> {
 }
 
 /** Opens an access token from a token response, verifies it, and seals it back to the server. */
-async function bearerFrom(accessToken: string, client: ClientKeyPair, jwks: Jwks, config: Config): Promise<string> {
+async function bearerFrom(accessToken: string, client: ClientKeyPair, jwks: Jwks, config: Config): Promise<{ jws: string; bearer: string }> {
   const { jws } = await openAccessToken(accessToken, client);
   await verifyInner(jws, jwks, { issuer: config.issuer, audience: config.audience });
-  return (await sealToServer(jws, jwks)).bearer;
+  return { jws, bearer: (await sealToServer(jws, jwks)).bearer };
 }
 
 async function walkthrough({ config, runtime, baseUrl }: DemoServer): Promise<void> {
@@ -148,8 +148,8 @@ async function walkthrough({ config, runtime, baseUrl }: DemoServer): Promise<vo
   field('same session', next.session_id === grant.session_id);
   const nextOuter = decodeProtectedHeader(String(next.access_token));
   field('new access token kid', `${String(nextOuter.kid)} (same client key)`);
-  const nextBearer = await bearerFrom(String(next.access_token), client, jwks, config);
-  const nextClaims = decodeJwt((await openAccessToken(String(next.access_token), client)).jws);
+  const { jws: nextJws, bearer: nextBearer } = await bearerFrom(String(next.access_token), client, jwks, config);
+  const nextClaims = decodeJwt(nextJws);
   field('new jti', `${String(nextClaims.jti)} (was ${String(claims.jti)})`);
   note(`the old refresh token is spent. Presented again within REFRESH_REUSE_GRACE (${config.refreshReuseGrace / 1000}s) it counts`);
   note('as a duplicate and rotates again (one live successor only); after the window it revokes the session');
