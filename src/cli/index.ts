@@ -29,8 +29,11 @@ function keyConfig(config: Config): Config {
   return config;
 }
 
-/** Builds the `jwe-auth` command line. Exported for tests. */
-export function buildCli(env: Record<string, string | undefined> = process.env): Command {
+/**
+ * Builds the `jwe-auth` command line. Not exported: importing this module runs the CLI, so tests
+ * drive the built `dist/cli/index.js` as a child process instead.
+ */
+function buildCli(env: Record<string, string | undefined> = process.env): Command {
   const program = new Command('jwe-auth').description('Operate a jwe-auth-server: users and keys').showHelpAfterError();
   const config = () => loadConfig(env);
 
