@@ -9,8 +9,11 @@ export const ENCRYPTION_KEY_TYPES = ['x25519', 'p256', 'rsa'] as const;
 /** Session stores. `memory` is for tests only. */
 export const STORES = ['sqlite', 'redis', 'memory'] as const;
 
+/** A value of `SIGNING_ALG`: one of {@link SIGNING_ALGS}. */
 export type SigningAlg = (typeof SIGNING_ALGS)[number];
+/** A value of `ENCRYPTION_KEY_TYPE`: one of {@link ENCRYPTION_KEY_TYPES}. */
 export type EncryptionKeyType = (typeof ENCRYPTION_KEY_TYPES)[number];
+/** A value of `STORE`: one of {@link STORES}. */
 export type StoreKind = (typeof STORES)[number];
 
 /** The validated, frozen server configuration. Durations are in milliseconds. */

@@ -22,7 +22,7 @@ export function note(text: string): void {
   process.stdout.write(`${INDENT}-- ${text}\n`);
 }
 
-/** Prints a value as indented JSON under an optional label. */
+/** Prints a value as indented JSON under a label. */
 export function json(label: string, value: unknown): void {
   process.stdout.write(`${INDENT}${label}:\n`);
   const body = JSON.stringify(value, null, 2) ?? String(value);

@@ -7,6 +7,7 @@ import { KeyLoadError, readPem, toEncryptedPem, writePem } from './pem.js';
 
 /** The two roles a server key plays. */
 export type KeyRole = 'signing' | 'encryption';
+/** Both roles, in the order key files are read, written and published. */
 export const KEY_ROLES: readonly KeyRole[] = ['signing', 'encryption'];
 
 /** How long clients may cache the JWKS (`Cache-Control: max-age`), in seconds. */
