@@ -25,6 +25,18 @@ export function retiredUntil(retiredAtMs: number, config: Pick<Config, 'accessTo
   return retiredAtMs + Math.max(config.keyReloadInterval, JWKS_MAX_AGE_SECONDS * 1000) + config.accessTokenTtl + CLOCK_MARGIN_MS;
 }
 
+/**
+ * Until when (epoch ms) the previous key in `file` is still published and accepted, dated by the
+ * file's modification time (which a rotation sets to its own time); `null` when there is no such file.
+ */
+export async function previousKeyAcceptedUntil(
+  file: string,
+  config: Pick<Config, 'accessTokenTtl' | 'keyReloadInterval'>,
+): Promise<number | null> {
+  const stat = await fs.stat(file).catch(() => null);
+  return stat ? retiredUntil(stat.mtimeMs, config) : null;
+}
+
 /** Where the current and the previous key of a role live inside `KEYS_DIR`. */
 export function keyFile(keysDir: string, role: KeyRole, generation: 'current' | 'previous'): string {
   return path.join(keysDir, generation === 'current' ? `${role}.pem` : `${role}.previous.pem`);
@@ -86,8 +98,7 @@ export async function rotateKeyFiles(
   for (const role of KEY_ROLES) await readPem(keyFile(config.keysDir, role, 'current'), passphrase, specFor(config, role));
   for (const role of KEY_ROLES) {
     const previous = keyFile(config.keysDir, role, 'previous');
-    const stat = await fs.stat(previous).catch(() => null);
-    const until = stat ? retiredUntil(stat.mtimeMs, config) : 0;
+    const until = (await previousKeyAcceptedUntil(previous, config)) ?? 0;
     if (until > now) {
       throw new KeyLoadError(
         `${previous} is still accepted until ${new Date(until).toISOString()}; rotating again before then would cut off the tokens it made`,

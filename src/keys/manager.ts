@@ -3,7 +3,7 @@ import type { JWK } from 'jose';
 import type { Config } from '../config/index.js';
 import { generatePrivateKey } from './node-keys.js';
 import { readPem } from './pem.js';
-import { KEY_ROLES, keyFile, retiredUntil, specFor, type KeyRole } from './key-files.js';
+import { KEY_ROLES, keyFile, previousKeyAcceptedUntil, specFor, type KeyRole } from './key-files.js';
 import { toServerKey, type ServerKey } from './server-key.js';
 
 /** A key that is no longer current but still accepted until `acceptUntil` (epoch ms). */
@@ -130,9 +130,8 @@ async function loadGeneration(config: KeyConfig): Promise<KeyGeneration> {
     const spec = specFor(config, role);
     current[role] = await toServerKey(await readPem(keyFile(config.keysDir, role, 'current'), passphrase, spec), spec);
     const previousFile = keyFile(config.keysDir, role, 'previous');
-    const stat = await fs.stat(previousFile).catch(() => null);
-    if (stat) {
-      const acceptUntil = retiredUntil(stat.mtimeMs, config);
+    const acceptUntil = await previousKeyAcceptedUntil(previousFile, config);
+    if (acceptUntil !== null) {
       retired.push({ key: await toServerKey(await readPem(previousFile, passphrase, spec), spec), acceptUntil });
     }
   }
