@@ -5,6 +5,12 @@ import { ERRORS, HttpError, StoreUnavailableError, TokenRejectedError, type Erro
 /** The challenge sent with every 401 of a protected route when a token was presented (RFC 6750). */
 export const INVALID_TOKEN_CHALLENGE = 'Bearer error="invalid_token"';
 
+/**
+ * The realm challenge of a protected route's 401 that is not about a presented token: no bearer at
+ * all, or a wrong current password on `POST /auth/password` (RFC 6750 §3).
+ */
+export const MISSING_TOKEN_CHALLENGE = 'Bearer realm="jwe-auth-server"';
+
 /** How soon a client should retry after a 503. */
 export const RETRY_AFTER_SECONDS = '1';
 

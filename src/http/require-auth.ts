@@ -1,10 +1,8 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { HttpError } from '../errors.js';
-import { INVALID_TOKEN_CHALLENGE } from './error-handler.js';
+import { INVALID_TOKEN_CHALLENGE, MISSING_TOKEN_CHALLENGE } from './error-handler.js';
 import type { Principal, SessionService } from '../sessions/service.js';
 
-/** The realm challenge sent when no bearer token was presented. */
-export const MISSING_TOKEN_CHALLENGE = 'Bearer realm="jwe-auth-server"';
 const BEARER = /^Bearer ([^\s]+)$/i;
 
 /**

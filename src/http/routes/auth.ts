@@ -6,7 +6,8 @@ import { HttpError } from '../../errors.js';
 import type { SessionService, TokenGrant } from '../../sessions/service.js';
 import { parseClientKey } from '../../tokens/client-key.js';
 import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from '../../users/password.js';
-import { MISSING_TOKEN_CHALLENGE, principalOf, requireAuth } from '../require-auth.js';
+import { MISSING_TOKEN_CHALLENGE } from '../error-handler.js';
+import { principalOf, requireAuth } from '../require-auth.js';
 import { parseBody } from '../validate.js';
 
 const REFRESH_COOKIE = 'refresh_token';
