@@ -114,7 +114,7 @@ export class SessionService {
       await this.store.revokeSession(session.id, now);
       throw new HttpError('invalid_grant');
     }
-    return this.grant(session, await importStoredClientKey(session.clientJwk), next.token, now);
+    return this.grant(session, await importStoredClientKey(session.clientJwk, session.clientKid), next.token, now);
   }
 
   /**

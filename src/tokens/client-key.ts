@@ -109,10 +109,20 @@ async function canEncryptTo(key: CryptoKey, alg: ClientKey['alg']): Promise<bool
 }
 
 /**
- * Imports a client key stored with a session (already validated at login).
+ * Imports a client key stored with a session. It was validated in full at login (members, trial
+ * encryption, thumbprint), so a refresh only re-reads its algorithm and imports it, reusing the
+ * stored thumbprint instead of computing it and encrypting a probe again.
  *
- * @throws {HttpError} `invalid_client_key` if the stored key no longer validates.
+ * @param jwk - The public JWK stored with the session.
+ * @param kid - Its thumbprint, stored with the session.
+ * @throws {HttpError} `invalid_client_key` if the stored key cannot be imported.
+ * @example const clientKey = await importStoredClientKey(session.clientJwk, session.clientKid);
  */
-export function importStoredClientKey(jwk: JWK): Promise<ClientKey> {
-  return parseClientKey(jwk);
+export async function importStoredClientKey(jwk: JWK, kid: string): Promise<ClientKey> {
+  const alg = algorithmFor(jwk as Record<string, unknown>);
+  try {
+    return { jwk, kid, alg, key: (await importJWK(jwk, alg)) as CryptoKey };
+  } catch {
+    return reject('is not a valid key');
+  }
 }

@@ -1,6 +1,6 @@
-import { calculateJwkThumbprint } from 'jose';
+import { calculateJwkThumbprint, compactDecrypt, CompactEncrypt } from 'jose';
 import { HttpError } from '../../src/errors.js';
-import { parseClientKey } from '../../src/tokens/index.js';
+import { importStoredClientKey, parseClientKey } from '../../src/tokens/index.js';
 import { makeClientKey, type ClientKeyKind } from '../helpers/client.js';
 
 describe('parseClientKey', () => {
@@ -26,5 +26,20 @@ describe('parseClientKey', () => {
     const error = await parseClientKey({ kty: 'oct', k: 'AAAA' }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(HttpError);
     expect(error).toMatchObject({ code: 'invalid_client_key', status: 400 });
+  });
+});
+
+describe('importStoredClientKey', () => {
+  it.each(['x25519', 'p256', 'rsa'] as const)('imports a stored %s key with its stored thumbprint, ready to encrypt to', async (kind) => {
+    const client = await makeClientKey(kind);
+    const parsed = await parseClientKey(client.publicJwk);
+    const stored = await importStoredClientKey(parsed.jwk, parsed.kid);
+    expect({ kid: stored.kid, alg: stored.alg, jwk: stored.jwk }).toEqual({ kid: parsed.kid, alg: parsed.alg, jwk: parsed.jwk });
+    const jwe = await new CompactEncrypt(new TextEncoder().encode('x')).setProtectedHeader({ alg: stored.alg, enc: 'A256GCM' }).encrypt(stored.key);
+    expect(new TextDecoder().decode((await compactDecrypt(jwe, client.privateKey)).plaintext)).toBe('x');
+  });
+
+  it('refuses a stored key of a kind that is not accepted', async () => {
+    await expect(importStoredClientKey({ kty: 'oct', k: 'AAAA' }, 'kid')).rejects.toMatchObject({ code: 'invalid_client_key' });
   });
 });
