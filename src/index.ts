@@ -5,7 +5,7 @@
  *
  * @packageDocumentation
  */
-export { loadConfig, ConfigError, type Config } from './config/index.js';
+export { loadConfig, checkPassphrase, ConfigError, type Config } from './config/index.js';
 export { buildRuntime, createLogger, type Runtime } from './boot.js';
 export { createApp, type AppDependencies, type AppOptions } from './http/app.js';
 export { errorHandler, notFound } from './http/error-handler.js';

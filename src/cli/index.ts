@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import 'dotenv/config';
 import { Command } from 'commander';
-import { ConfigError, loadConfig, MIN_PASSPHRASE_LENGTH, type Config } from '../config/index.js';
+import { checkPassphrase, ConfigError, loadConfig, type Config } from '../config/index.js';
 import { openDatabase } from '../db/sqlite.js';
 import { generateKeyFiles, rotateKeyFiles } from '../keys/key-files.js';
 import { KeyLoadError } from '../keys/pem.js';
@@ -20,12 +20,10 @@ function withUsers<T>(config: Config, action: (users: UserRepository) => Promise
   return action(new UserRepository(db)).finally(() => db.close());
 }
 
-function keyConfig(config: Config): Config {
-  const passphrase = config.privateKeyPassphrase;
-  if (!passphrase) throw new ConfigError('PRIVATE_KEY_PASSPHRASE is required to write key files');
-  if (passphrase.length < MIN_PASSPHRASE_LENGTH) {
-    throw new ConfigError(`PRIVATE_KEY_PASSPHRASE must be at least ${MIN_PASSPHRASE_LENGTH} characters`);
-  }
+/** The configuration, with a usable passphrase required: key files cannot be written without one. */
+function keyConfig(env: Record<string, string | undefined>): Config {
+  const config = loadConfig(env);
+  checkPassphrase(config.privateKeyPassphrase, 'to write key files');
   return config;
 }
 
@@ -83,14 +81,14 @@ function buildCli(env: Record<string, string | undefined> = process.env): Comman
     .description('write a new signing and encryption key (mode 0600)')
     .option('--force', 'overwrite existing key files')
     .action(async (options: { force?: boolean }) => {
-      const written = await generateKeyFiles(keyConfig(config()), options.force === true);
+      const written = await generateKeyFiles(keyConfig(env), options.force === true);
       process.stdout.write(`wrote ${written.join(', ')}\n`);
     });
   keys
     .command('rotate')
     .description('make new keys current; the previous ones stay accepted until their tokens expire')
     .action(async () => {
-      const written = await rotateKeyFiles(keyConfig(config()));
+      const written = await rotateKeyFiles(keyConfig(env));
       process.stdout.write(`rotated; new keys in ${written.join(', ')}\n`);
     });
   return program;

@@ -165,6 +165,22 @@ const schema = z.object({
 });
 
 /**
+ * The one rule for `PRIVATE_KEY_PASSPHRASE`: set, and at least {@link MIN_PASSPHRASE_LENGTH} characters.
+ *
+ * @param when - Why it is needed, for the message (`when PRESERVE_SESSIONS_ON_REBOOT is on`).
+ * @returns The passphrase.
+ * @throws {ConfigError} naming the variable.
+ * @example const passphrase = checkPassphrase(config.privateKeyPassphrase, 'to write key files');
+ */
+export function checkPassphrase(passphrase: string | undefined, when: string): string {
+  if (passphrase === undefined || passphrase === '') throw new ConfigError(`PRIVATE_KEY_PASSPHRASE is required ${when}`);
+  if (passphrase.length < MIN_PASSPHRASE_LENGTH) {
+    throw new ConfigError(`PRIVATE_KEY_PASSPHRASE must be at least ${MIN_PASSPHRASE_LENGTH} characters`);
+  }
+  return passphrase;
+}
+
+/**
  * Validates the environment once and returns a frozen configuration.
  *
  * Empty strings count as unset, so `FOO=` in a `.env` file falls back to the default.
@@ -183,12 +199,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   const e = parsed.data;
   if (e.PRESERVE_SESSIONS_ON_REBOOT) {
-    if (e.PRIVATE_KEY_PASSPHRASE === undefined) {
-      throw new ConfigError('PRIVATE_KEY_PASSPHRASE is required when PRESERVE_SESSIONS_ON_REBOOT is on');
-    }
-    if (e.PRIVATE_KEY_PASSPHRASE.length < MIN_PASSPHRASE_LENGTH) {
-      throw new ConfigError(`PRIVATE_KEY_PASSPHRASE must be at least ${MIN_PASSPHRASE_LENGTH} characters`);
-    }
+    checkPassphrase(e.PRIVATE_KEY_PASSPHRASE, 'when PRESERVE_SESSIONS_ON_REBOOT is on');
     if (e.STORE === 'memory') {
       throw new ConfigError('STORE=memory cannot preserve sessions; use sqlite or redis with PRESERVE_SESSIONS_ON_REBOOT');
     }
