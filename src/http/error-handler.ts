@@ -44,7 +44,12 @@ export const notFound: RequestHandler = (_req, res) => sendError(res, 'not_found
 export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (error: unknown, req, res, _next) => {
     if (res.headersSent) return;
-    if (error instanceof HttpError) return sendError(res, error.code, error.description, { ...error.headers });
+    if (error instanceof HttpError) {
+      // Every 401 of a protected route carries a challenge (RFC 6750), also one raised after the
+      // bearer was accepted (a wrong current password): the realm form, as the token itself was good.
+      const challenge: Record<string, string> = error.status === 401 && res.locals.principal !== undefined ? { 'WWW-Authenticate': MISSING_TOKEN_CHALLENGE } : {};
+      return sendError(res, error.code, error.description, { ...challenge, ...error.headers });
+    }
     if (error instanceof TokenRejectedError) {
       logger.debug({ reason: error.message, path: req.path }, 'token refused');
       return sendError(res, 'invalid_token', undefined, { 'WWW-Authenticate': INVALID_TOKEN_CHALLENGE });

@@ -2,6 +2,7 @@ import path from 'node:path';
 import request from 'supertest';
 import { orderRoutes } from '../../examples/orders-routes.js';
 import { createOrdersService } from '../../examples/second-service.js';
+import { HttpError } from '../../src/errors.js';
 import { createApp } from '../../src/http/app.js';
 import { principalOf, requireAuth } from '../../src/http/require-auth.js';
 import { generateKeyFiles } from '../../src/keys/key-files.js';
@@ -32,6 +33,22 @@ describe('routes added with createApp({ routes })', () => {
     const refused = await request(app).get('/api/orders').set('Authorization', 'Bearer nope').expect(401);
     expect(refused.body.error).toBe('invalid_token');
     expect((await request(app).get('/api/nothing').expect(404)).body.error).toBe('not_found');
+  });
+
+  it('adds the Bearer challenge to a 401 a team route raises after the bearer was accepted', async () => {
+    const app = createApp(server.runtime, {
+      routes(router, sessions) {
+        router.post('/api/confirm', requireAuth(sessions), () => {
+          throw new HttpError('invalid_credentials');
+        });
+      },
+    });
+    const session = await login(app, 'alice', PASSWORD);
+    const res = await request(app).post('/api/confirm').set('Authorization', `Bearer ${session.bearer}`).expect(401);
+    expect(res.body.error).toBe('invalid_credentials');
+    expect(res.headers['www-authenticate']).toBe('Bearer realm="jwe-auth-server"');
+    const unauthenticated = await request(app).post('/auth/login').send({ username: 'alice', password: 'wrong', client_key: session.client.publicJwk }).expect(401);
+    expect(unauthenticated.headers['www-authenticate']).toBeUndefined();
   });
 
   it("mounts the example order routes, hiding another user's order as not found", async () => {

@@ -6,7 +6,6 @@ import { HttpError } from '../../errors.js';
 import type { SessionService, TokenGrant } from '../../sessions/service.js';
 import { parseClientKey } from '../../tokens/client-key.js';
 import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from '../../users/password.js';
-import { MISSING_TOKEN_CHALLENGE } from '../error-handler.js';
 import { principalOf, requireAuth } from '../require-auth.js';
 import { parseBody } from '../validate.js';
 
@@ -119,15 +118,7 @@ export function authRoutes(config: Config, sessions: SessionService): Router {
 
   router.post('/password', auth, passwordLimiter, async (req, res) => {
     const body = parseBody(passwordBody, req.body);
-    try {
-      await sessions.changePassword(principalOf(res), body.current_password, body.new_password);
-    } catch (error) {
-      // A 401 from a protected route always carries a challenge (RFC 6750).
-      if (error instanceof HttpError && error.code === 'invalid_credentials') {
-        throw new HttpError('invalid_credentials', error.description, { 'WWW-Authenticate': MISSING_TOKEN_CHALLENGE });
-      }
-      throw error;
-    }
+    await sessions.changePassword(principalOf(res), body.current_password, body.new_password);
     res.status(204).end();
   });
 
