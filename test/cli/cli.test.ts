@@ -5,7 +5,7 @@ import request from 'supertest';
 import type { JWK } from 'jose';
 import { login } from '../helpers/flow.js';
 import { CLI_JS, runNode, type ProcessResult } from '../helpers/process.js';
-import { startTestServer, tempDir, type TestServer } from '../helpers/runtime.js';
+import { startTestServer, tempDirPerTest, type TestServer } from '../helpers/runtime.js';
 
 const PASSPHRASE = 'a passphrase of some length';
 const PASSWORD = 'correct horse battery';
@@ -13,15 +13,10 @@ const PASSWORD = 'correct horse battery';
 /** Every CLI call is a fresh Node process (and `users add` an argon2 hash): tests get more time. */
 const SLOW = 60_000;
 
-let dir: string;
-let removeDir: () => void;
-beforeEach(() => {
-  ({ dir, remove: removeDir } = tempDir('jwe-auth-cli-'));
-});
-afterEach(() => removeDir());
+const dir = tempDirPerTest('jwe-auth-cli-');
 
-const sqlitePath = () => path.join(dir, 'auth.db');
-const keysDir = () => path.join(dir, 'keys');
+const sqlitePath = () => path.join(dir(), 'auth.db');
+const keysDir = () => path.join(dir(), 'keys');
 const jweAuth = (args: string[], options: { stdin?: string; env?: Record<string, string> } = {}): Promise<ProcessResult> =>
   runNode(CLI_JS, args, {
     stdin: options.stdin,
@@ -166,7 +161,7 @@ describe('the CLI and a running server on the same SQLite file', () => {
   let server: TestServer;
   let running: TestServer | undefined;
   const start = async (env: Record<string, string> = {}) => {
-    running = server = await startTestServer(env, dir);
+    running = server = await startTestServer(env, dir());
   };
   afterEach(async () => {
     await running?.close();

@@ -29,6 +29,20 @@ export function tempDir(prefix = 'jwe-auth-test-'): { dir: string; remove: () =>
 }
 
 /**
+ * Gives every test of the calling file its own temporary directory, removed after the test.
+ *
+ * @returns A function answering the current test's directory.
+ */
+export function tempDirPerTest(prefix: string): () => string {
+  let current: ReturnType<typeof tempDir> | undefined;
+  beforeEach(() => {
+    current = tempDir(prefix);
+  });
+  afterEach(() => current?.remove());
+  return () => (current as ReturnType<typeof tempDir>).dir;
+}
+
+/**
  * Boots the app over a fresh temporary directory. `env` overrides the defaults (SQLite store in the
  * directory, insecure cookies, a high login rate limit).
  */

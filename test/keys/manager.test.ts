@@ -10,7 +10,7 @@ import { acceptAccessToken, issueAccessToken, parseClientKey } from '../../src/t
 import { TokenRejectedError } from '../../src/errors.js';
 import { makeClientKey, openAccessToken } from '../helpers/client.js';
 import { sealTo } from '../helpers/forge.js';
-import { tempDir } from '../helpers/runtime.js';
+import { tempDirPerTest } from '../helpers/runtime.js';
 
 const PASSPHRASE = 'a passphrase of some length';
 const ISSUER = 'http://localhost:3000';
@@ -19,14 +19,9 @@ const TTL_MS = 60_000;
 /** What a retired key is accepted for beyond the access token lifetime (the manager's margin). */
 const MARGIN_MS = 60_000 + JWKS_MAX_AGE_SECONDS * 1000;
 
-let dir: string;
-let removeDir: () => void;
-beforeEach(() => {
-  ({ dir, remove: removeDir } = tempDir('jwe-auth-keys-'));
-});
-afterEach(() => removeDir());
+const dir = tempDirPerTest('jwe-auth-keys-');
 
-const keysDir = () => path.join(dir, 'keys');
+const keysDir = () => path.join(dir(), 'keys');
 const fresh = (env: Record<string, string> = {}): Config => loadConfig({ KEYS_DIR: keysDir(), ACCESS_TOKEN_TTL: '60s', ...env });
 const preserving = (env: Record<string, string> = {}): Config =>
   fresh({ PRESERVE_SESSIONS_ON_REBOOT: '1', PRIVATE_KEY_PASSPHRASE: PASSPHRASE, ...env });

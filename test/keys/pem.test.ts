@@ -6,18 +6,13 @@ import { ENCRYPTION_SPECS, SIGNING_SPECS } from '../../src/keys/algorithms.js';
 import { generateKeyFiles, keyFile } from '../../src/keys/key-files.js';
 import { KeyManager } from '../../src/keys/manager.js';
 import { KeyLoadError, readPem, toEncryptedPem, writePem } from '../../src/keys/pem.js';
-import { tempDir } from '../helpers/runtime.js';
+import { tempDirPerTest } from '../helpers/runtime.js';
 
 const PASSPHRASE = 'a passphrase of some length';
 
-let dir: string;
-let removeDir: () => void;
-beforeEach(() => {
-  ({ dir, remove: removeDir } = tempDir('jwe-auth-pem-'));
-});
-afterEach(() => removeDir());
+const dir = tempDirPerTest('jwe-auth-pem-');
 
-const keysDir = () => path.join(dir, 'keys');
+const keysDir = () => path.join(dir(), 'keys');
 const preserving = (env: Record<string, string> = {}): Config =>
   loadConfig({ PRESERVE_SESSIONS_ON_REBOOT: '1', PRIVATE_KEY_PASSPHRASE: PASSPHRASE, KEYS_DIR: keysDir(), ...env });
 const modeOf = (file: string) => statSync(file).mode & 0o777;
