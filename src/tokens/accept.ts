@@ -17,7 +17,16 @@ function refuse(reason: string): never {
 }
 
 /**
- * Opens and verifies a bearer token sealed to the server: format and size first, then
+ * Whether every segment of a compact serialisation is base64url as RFC 7515 §2 writes it: no
+ * padding and no bits set past the last byte. Decoders are lenient there, so without this check
+ * one token has many spellings that all open to the same bytes.
+ */
+function canonical(compact: string): boolean {
+  return compact.split('.').every((segment) => Buffer.from(segment, 'base64url').toString('base64url') === segment);
+}
+
+/**
+ * Opens and verifies a bearer token sealed to the server: format, size and canonical base64url first, then
  * `compactDecrypt` with single-entry allowlists (no PBES2) and the header checked before any
  * decryption (no `zip`, `cty: JWT`), then a compact JWS inside, then `jwtVerify` with the server's
  * signing algorithm, `typ: at+jwt`, issuer, audience, required claims and a maximum age. Session
@@ -31,6 +40,7 @@ export async function acceptAccessToken(token: string, keys: KeyManager, options
   const policy = ACCEPT_POLICY;
   if (token.length > policy.maxTokenLength) refuse('token too long');
   if (!policy.compactJwe.test(token)) refuse('not a compact JWE');
+  if (!canonical(token)) refuse('JWE not canonical base64url');
   let jws: string;
   try {
     const { plaintext } = await compactDecrypt(
@@ -55,6 +65,7 @@ export async function acceptAccessToken(token: string, keys: KeyManager, options
     return refuse(`decrypt: ${describe(error)}`);
   }
   if (!policy.compactJws.test(jws)) refuse('plaintext is not a compact JWS');
+  if (!canonical(jws)) refuse('JWS not canonical base64url');
   try {
     const { payload } = await jwtVerify(
       jws,

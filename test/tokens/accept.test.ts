@@ -26,6 +26,17 @@ async function refusal(token: string): Promise<string> {
   return error.message;
 }
 
+/** The same token with unused low bits set in the last character of its last segment: same bytes, other text. */
+function withUnusedBitsSet(compact: string): string {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+  const last = compact.at(-1) as string;
+  const lastSegment = compact.slice(compact.lastIndexOf('.') + 1);
+  expect(lastSegment.length % 4).toBe(2);
+  const spelled = `${compact.slice(0, -1)}${alphabet[alphabet.indexOf(last) | 0b0101]}`;
+  expect(Buffer.from(lastSegment, 'base64url')).toEqual(Buffer.from(spelled.slice(compact.lastIndexOf('.') + 1), 'base64url'));
+  return spelled;
+}
+
 describe('ACCEPT_POLICY', () => {
   it('is frozen data with single-entry allowlists', () => {
     expect(Object.isFrozen(ACCEPT_POLICY)).toBe(true);
@@ -77,6 +88,24 @@ describe('acceptAccessToken', () => {
 
   it('refuses an over-long token before parsing it', async () => {
     expect(await refusal('a'.repeat(ACCEPT_POLICY.maxTokenLength + 1))).toMatch(/too long/);
+  });
+
+  it('refuses a JWE or an inner JWS spelled in non-canonical base64url, though it opens to the same bytes', async () => {
+    const jws = await signInner(accessClaims(TARGET), keys.signing);
+    const bearer = await sealTo(jws, keys.encryption);
+    await expect(acceptAccessToken(bearer, keys, OPTIONS)).resolves.toMatchObject({ sid: TARGET.sessionId });
+    // A 16-byte tag is 22 characters whose last one carries 4 unused bits; an ES256 signature likewise.
+    expect(await refusal(withUnusedBitsSet(bearer))).toBe('JWE not canonical base64url');
+    expect(await refusal(await sealTo(withUnusedBitsSet(jws), keys.encryption))).toBe('JWS not canonical base64url');
+  });
+
+  it.each([
+    ['sub', 42],
+    ['sid', { id: 'session-1' }],
+    ['jti', ['a']],
+  ])('refuses a %s that is not a string, under the server’s own signature', async (claim, value) => {
+    const bearer = await sealTo(await signInner(accessClaims(TARGET, { [claim]: value }), keys.signing), keys.encryption);
+    expect(await refusal(bearer)).toBe('verify: claim types');
   });
 
   it('refuses tokens of any other shape with the same error type', async () => {
