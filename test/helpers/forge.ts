@@ -70,6 +70,13 @@ export function handmadeJws(header: Record<string, unknown>, claims: Record<stri
   return `${input}.${base64url(sign(input))}`;
 }
 
+/** Signs a compact ES256 JWS by hand with WebCrypto, for headers jose will not sign (an unknown `crit`). */
+export async function es256ByHand(header: Record<string, unknown>, claims: Record<string, unknown>, privateKey: CryptoKey): Promise<string> {
+  const input = `${base64url(JSON.stringify(header))}.${base64url(JSON.stringify(claims))}`;
+  const signature = await crypto.subtle.sign({ name: 'ECDSA', hash: 'SHA-256' }, privateKey, new TextEncoder().encode(input));
+  return `${input}.${base64url(new Uint8Array(signature))}`;
+}
+
 /**
  * Seals a plaintext to a key with jose, as a client seals a bearer token: `{alg, enc: A256GCM, cty: JWT,
  * kid}` by default; an override set to `undefined` removes the member.
