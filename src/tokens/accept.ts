@@ -1,4 +1,4 @@
-import { compactDecrypt, jwtVerify, type CompactJWEHeaderParameters, type JWSHeaderParameters } from 'jose';
+import { compactDecrypt, jwtVerify, type CompactJWEHeaderParameters, type DecryptOptions, type JWSHeaderParameters } from 'jose';
 import { TokenRejectedError } from '../errors.js';
 import type { KeyManager } from '../keys/manager.js';
 import { ACCEPT_POLICY, type AccessClaims } from './policy.js';
@@ -23,6 +23,21 @@ function refuse(reason: string): never {
  */
 function canonical(compact: string): boolean {
   return compact.split('.').every((segment) => Buffer.from(segment, 'base64url').toString('base64url') === segment);
+}
+
+/**
+ * What jose may do when it decrypts a bearer: only the key management algorithm of the server's
+ * encryption key, only A256GCM, and no decompression. Exported so that the public test vectors run
+ * through the very options the pipeline uses.
+ *
+ * @example const { plaintext } = await compactDecrypt(jwe, keys.encryption.privateKey, decryptOptions(keys));
+ */
+export function decryptOptions(keys: Pick<KeyManager, 'encryption'>): DecryptOptions {
+  return {
+    keyManagementAlgorithms: [keys.encryption.alg],
+    contentEncryptionAlgorithms: ACCEPT_POLICY.contentEncryptionAlgorithms,
+    maxDecompressedLength: ACCEPT_POLICY.maxDecompressedLength,
+  };
 }
 
 /**
@@ -54,11 +69,7 @@ export async function acceptAccessToken(token: string, keys: KeyManager, options
         const key = keys.find('encryption', header.kid);
         return key ? key.privateKey : refuse('unknown encryption kid');
       },
-      {
-        keyManagementAlgorithms: [keys.encryption.alg],
-        contentEncryptionAlgorithms: policy.contentEncryptionAlgorithms,
-        maxDecompressedLength: policy.maxDecompressedLength,
-      },
+      decryptOptions(keys),
     );
     jws = utf8.decode(plaintext);
   } catch (error) {
