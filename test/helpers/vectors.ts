@@ -68,5 +68,5 @@ export function describeWithVectors(file: VectorFile, body: (groups: VectorGroup
   }
   if (!announced) process.stderr.write(`Wycheproof vector suites skipped: ${why} (set JOSE_VECTORS_DIR, or CI=true to require it)\n`);
   announced = true;
-  return describe.skip(`Wycheproof ${file}`, () => body([]));
+  return describe.skip(`Wycheproof ${file}`, () => it(`runs every vector of ${file}`, () => undefined));
 }

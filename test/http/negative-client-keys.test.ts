@@ -47,7 +47,8 @@ const weakKeys: { name: string; clientKey: () => unknown }[] = [
   { name: 'an X448 key', clientKey: () => publicJwkOf(generateKeyPairSync('x448')) },
   { name: 'an RSA 1024-bit key', clientKey: () => rsa(1024) },
   { name: 'an RSA 2048-bit key with e = 3', clientKey: () => rsa(2048, 3) },
-  { name: 'an RSA key with a modulus over 8192 bits', clientKey: () => ({ ...rsa(2048), n: Buffer.concat([Buffer.from([0xff]), randomBytes(1100)]).toString('base64url') }) },
+  // Odd, so that only its size can refuse it.
+  { name: 'an RSA key with a modulus over 8192 bits', clientKey: () => ({ ...rsa(2048), n: Buffer.concat([Buffer.from([0x01]), Buffer.alloc(1023, 0xab), Buffer.from([0x01])]).toString('base64url') }) },
   { name: 'an RSA key whose n is not base64url', clientKey: () => ({ ...rsa(2048), n: `${rsa(2048).n as string}==` }) },
   { name: 'an RSA 2048-bit key with an even modulus', clientKey: () => ({ kty: 'RSA', e: 'AQAB', n: Buffer.concat([Buffer.from([0xc0]), randomBytes(254), Buffer.from([0x02])]).toString('base64url') }) },
   { name: 'an RSA key whose modulus is a power of two', clientKey: () => ({ kty: 'RSA', e: 'AQAB', n: Buffer.concat([Buffer.from([0x80]), Buffer.alloc(255)]).toString('base64url') }) },

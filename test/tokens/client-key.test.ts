@@ -22,6 +22,28 @@ describe('parseClientKey', () => {
     expect(parsed.kid).toBe(await calculateJwkThumbprint(publicJwk, 'sha256'));
   });
 
+  /** An RSA public JWK whose modulus has exactly `bits` bits, odd, built without generating a key. */
+  const rsaOfBits = (bits: number, leadingZeros = 0) => {
+    const bytes = Buffer.alloc(Math.ceil(bits / 8), 0xa5);
+    bytes[0] = 1 << (bits - 1) % 8;
+    bytes[bytes.length - 1] = 0xa5 | 1;
+    return { kty: 'RSA', e: 'AQAB', n: Buffer.concat([Buffer.alloc(leadingZeros), bytes]).toString('base64url') };
+  };
+
+  it.each([2048, 2049, 4096, 8191, 8192])('takes an RSA modulus of %i bits, at and within the bounds', async (bits) => {
+    expect((await parseClientKey(rsaOfBits(bits))).alg).toBe('RSA-OAEP-256');
+  });
+
+  it.each([1024, 2040, 2047, 8193, 8200])('refuses an RSA modulus of %i bits, just past the bounds', async (bits) => {
+    await expect(parseClientKey(rsaOfBits(bits))).rejects.toMatchObject({ code: 'invalid_client_key' });
+  });
+
+  it('counts the bits of a modulus from its first non-zero byte', async () => {
+    expect((await parseClientKey(rsaOfBits(2048, 2))).alg).toBe('RSA-OAEP-256');
+    await expect(parseClientKey(rsaOfBits(2047, 2))).rejects.toMatchObject({ code: 'invalid_client_key' });
+    await expect(parseClientKey({ kty: 'RSA', e: 'AQAB', n: 'AAAA' })).rejects.toMatchObject({ code: 'invalid_client_key' });
+  });
+
   it('refuses with the invalid_client_key code', async () => {
     const error = await parseClientKey({ kty: 'oct', k: 'AAAA' }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(HttpError);
