@@ -81,6 +81,31 @@ describe('acceptAccessToken', () => {
     expect(await refusal(genuine)).toMatch(/compressed|zip/);
   });
 
+  it.each([
+    ['jwk', { kty: 'OKP', crv: 'X25519', x: 'A'.repeat(43) }],
+    ['jku', 'https://keys.example/jwks.json'],
+    ['x5u', 'https://keys.example/cert.pem'],
+    ['x5c', ['MIIB']],
+    ['x5t', 'AAAA'],
+    ['p2s', 'AAAAAAAAAAAAAAAAAAAAAA'],
+    ['p2c', 1000],
+    ['zip', 'DEF'],
+  ])('refuses a correctly encrypted JWE of a valid token whose header carries %s', async (member, value) => {
+    const jws = await signInner(accessClaims(TARGET), keys.signing);
+    await expect(acceptAccessToken(handmadeEcdhEsJwe(jws, keys.encryption.publicJwk), keys, OPTIONS)).resolves.toMatchObject({ sid: 'session-1' });
+    const token = handmadeEcdhEsJwe(jws, keys.encryption.publicJwk, { header: { [member]: value } });
+    expect(await refusal(token)).toBe(`decrypt: JWE header member ${member}`);
+  });
+
+  it('refuses a correctly encrypted JWE whose header has crit (jose refuses it before the header policy)', async () => {
+    const jws = await signInner(accessClaims(TARGET), keys.signing);
+    expect(await refusal(handmadeEcdhEsJwe(jws, keys.encryption.publicJwk, { header: { crit: ['exp'], exp: 1 } }))).toBe('decrypt: ERR_JOSE_NOT_SUPPORTED');
+  });
+
+  it('allows exactly the JWE header members a sealed bearer needs', () => {
+    expect([...ACCEPT_POLICY.jweHeaderMembers].sort()).toEqual(['alg', 'apu', 'apv', 'cty', 'enc', 'epk', 'kid', 'typ']);
+  });
+
   it('refuses a cty other than JWT before decrypting', async () => {
     const header = { alg: 'ECDH-ES', enc: 'A256GCM', cty: 'json', kid: keys.encryption.kid, epk: { kty: 'OKP', crv: 'X25519', x: 'A'.repeat(43) } };
     expect(await refusal(opaqueJwe(header, 0))).toMatch(/cty/);
