@@ -1,24 +1,31 @@
 import base from './jest.config.js';
 
+/** In-process suites per folder under mutation; `MUTATE_SCOPE=tokens` keeps to the token unit tests. */
+const SUITES = {
+  tokens: ['tokens/accept', 'tokens/accept-cache', 'tokens/client-key', 'tokens/refresh'],
+  all: [
+    'tokens/accept',
+    'tokens/accept-cache',
+    'tokens/client-key',
+    'tokens/refresh',
+    'store/memory',
+    'store/sqlite',
+    'http/negative-tokens',
+    'http/negative-client-keys',
+    'http/login-flow',
+    'http/sessions',
+    'http/session-state',
+    'http/routes',
+  ],
+};
+
 /**
- * The suites Stryker runs for every mutant (`npm run mutate`): the fast ones that exercise
- * src/tokens, src/sessions and src/store in process. No globalSetup: none of them runs dist/. The
- * fuzzing and the Wycheproof vectors stay out: seconds per mutant for mutants the unit tests kill.
+ * The suites Stryker runs for every mutant (`npm run mutate`): the in-process ones that exercise
+ * src/tokens, src/sessions and src/store. No globalSetup: none of them runs dist/. The fuzzing and
+ * the Wycheproof vectors stay out: seconds per mutant for mutants the unit tests already kill.
  */
 export default {
   ...base,
   globalSetup: undefined,
-  testMatch: [
-    '<rootDir>/test/tokens/accept.test.ts',
-    '<rootDir>/test/tokens/accept-cache.test.ts',
-    '<rootDir>/test/tokens/client-key.test.ts',
-    '<rootDir>/test/store/memory.test.ts',
-    '<rootDir>/test/store/sqlite.test.ts',
-    '<rootDir>/test/http/negative-tokens.test.ts',
-    '<rootDir>/test/http/negative-client-keys.test.ts',
-    '<rootDir>/test/http/login-flow.test.ts',
-    '<rootDir>/test/http/sessions.test.ts',
-    '<rootDir>/test/http/session-state.test.ts',
-    '<rootDir>/test/http/routes.test.ts',
-  ],
+  testMatch: (SUITES[process.env.MUTATE_SCOPE ?? 'all'] ?? SUITES.all).map((suite) => `<rootDir>/test/${suite}.test.ts`),
 };
