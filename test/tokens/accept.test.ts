@@ -113,6 +113,7 @@ describe('acceptAccessToken', () => {
 
   it('refuses an over-long token before parsing it', async () => {
     expect(await refusal('a'.repeat(ACCEPT_POLICY.maxTokenLength + 1))).toMatch(/too long/);
+    expect(await refusal('a'.repeat(ACCEPT_POLICY.maxTokenLength))).toBe('not a compact JWE');
   });
 
   it('refuses a JWE or an inner JWS spelled in non-canonical base64url, though it opens to the same bytes', async () => {
