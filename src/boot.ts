@@ -1,22 +1,37 @@
 import type Database from 'better-sqlite3';
 import { pino, type Logger } from 'pino';
+import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config/index.js';
+import { PostgresDatabase } from './db/postgres.js';
 import { openDatabase } from './db/sqlite.js';
+import type { AuthEvents } from './events.js';
 import { KeyManager } from './keys/manager.js';
 import { SessionService } from './sessions/service.js';
 import { createStore } from './store/index.js';
 import type { SessionStore } from './store/types.js';
-import { UserRepository } from './users/repository.js';
+import type { UserDirectory } from './users/directory.js';
+import { openUserDirectory } from './users/index.js';
 import type { AppDependencies } from './http/app.js';
 
 /** Everything a running server holds, with one way to release it. */
 export interface Runtime extends AppDependencies {
-  /** The users in the SQLite database at `SQLITE_PATH`. */
-  readonly users: UserRepository;
-  /** The SQLite database of users (and of sessions with `STORE=sqlite`). */
-  readonly db: Database.Database;
+  /** The user directory: PostgreSQL at `DATABASE_URL`, else SQLite at `SQLITE_PATH`. */
+  readonly users: UserDirectory;
+  /**
+   * The SQLite file at `SQLITE_PATH` when this configuration uses one (sessions with
+   * `STORE=sqlite`, users without `DATABASE_URL`); `undefined` otherwise (a fleet shares no file).
+   */
+  readonly db: Database.Database | undefined;
   /** Stops timers and closes the database and store connections. */
   close(): Promise<void>;
+}
+
+/** What {@link buildRuntime} takes besides the configuration and the logger. */
+export interface RuntimeOptions {
+  /** Where the time comes from; tests pass a fake one. Default: the system clock. */
+  readonly clock?: Clock;
+  /** Where audit events and outcome counts go. Default: nowhere. */
+  readonly events?: AuthEvents;
 }
 
 /** Paths and fields never written to logs. */
@@ -40,24 +55,39 @@ const PURGE_INTERVAL_MS = 10 * 60_000;
 
 /**
  * Builds every dependency of the app from the configuration: keys (generated or loaded), the
- * SQLite database for users, the session store, and the session service.
+ * databases this configuration uses (the SQLite file, a PostgreSQL pool), the user directory and
+ * the session store (each migrating its own tables), and the session service.
  *
  * @throws {import('./keys/pem.js').KeyLoadError} when keys cannot be loaded.
+ * @throws {import('./errors.js').StoreUnavailableError} when a database or Redis does not answer.
+ * @throws {import('./errors.js').MigrationError} when a schema cannot be brought up to date.
  */
-export async function buildRuntime(config: Config, logger: Logger = createLogger(config)): Promise<Runtime> {
+export async function buildRuntime(config: Config, logger: Logger = createLogger(config), options: RuntimeOptions = {}): Promise<Runtime> {
   const keys = await KeyManager.create(config);
-  const db = openDatabase(config.sqlitePath);
+  const clock = options.clock ?? systemClock;
+  const needsSqlite = config.store === 'sqlite' || config.databaseUrl === undefined;
+  const opened: Array<() => Promise<void> | void> = [];
+  const release = async () => {
+    for (const close of opened.reverse()) await close();
+  };
+  let db: Database.Database | undefined;
   let store: SessionStore;
+  let users: UserDirectory;
   try {
-    store = await createStore(config, db);
+    db = needsSqlite ? openDatabase(config.sqlitePath) : undefined;
+    const sqlite = db;
+    if (sqlite) opened.push(() => void (sqlite.open && sqlite.close()));
+    const postgres = config.databaseUrl === undefined ? undefined : await PostgresDatabase.connect(config.databaseUrl);
+    if (postgres) opened.push(() => postgres.close());
+    users = await openUserDirectory(config, { postgres, sqlite });
+    store = await createStore(config, { postgres, sqlite });
   } catch (error) {
-    db.close();
+    await release();
     throw error;
   }
-  const users = new UserRepository(db);
-  const sessions = new SessionService(config, keys, store, users);
+  const sessions = new SessionService(config, keys, store, users, { clock, events: options.events });
   const timers = [
-    setInterval(() => void store.purgeExpired(Date.now()).catch(() => undefined), PURGE_INTERVAL_MS),
+    setInterval(() => void store.purgeExpired(clock()).catch(() => undefined), PURGE_INTERVAL_MS),
     ...(config.preserveSessions && config.keyReloadInterval > 0
       ? [
           setInterval(() => {
@@ -81,7 +111,8 @@ export async function buildRuntime(config: Config, logger: Logger = createLogger
     async close() {
       for (const timer of timers) clearInterval(timer);
       await store.close();
-      if (db.open) db.close();
+      await users.close();
+      await release();
     },
   };
 }

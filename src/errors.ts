@@ -21,23 +21,38 @@ export const ERRORS = {
 export type ErrorCode = keyof typeof ERRORS;
 
 /**
- * An error meant for the client: its `code` and `description` are sent as they are, with the
- * status of the code. Anything that is not an `HttpError` becomes a 500 `server_error`.
+ * A refusal the domain (`tokens/`, `sessions/`, `users/`, `store/`) decided: its `code` is one of
+ * {@link ERRORS}, so the one error handler answers it with that code's status and its
+ * `description`. The domain never speaks HTTP; the handler maps this to it.
  *
- * @example throw new HttpError('invalid_request', 'username is required');
+ * @example throw new AuthError('invalid_grant');
  */
-export class HttpError extends Error {
-  override readonly name = 'HttpError';
-  readonly status: number;
-  /** Extra response headers, such as `Retry-After` or `WWW-Authenticate`. */
-  readonly headers: Readonly<Record<string, string>>;
+export class AuthError extends Error {
+  override readonly name: string = 'AuthError';
 
   constructor(
     readonly code: ErrorCode,
     readonly description: string = ERRORS[code].description,
-    headers: Record<string, string> = {},
   ) {
     super(description);
+  }
+}
+
+/**
+ * An error the HTTP layer raises (a malformed body, a missing bearer, a foreign origin, a limiter):
+ * an {@link AuthError} that also carries response headers. Only `http/` throws it.
+ *
+ * @example throw new HttpError('invalid_request', 'username is required');
+ */
+export class HttpError extends AuthError {
+  override readonly name = 'HttpError';
+  /** The status of {@link HttpError.code}. */
+  readonly status: number;
+  /** Extra response headers, such as `Retry-After` or `WWW-Authenticate`. */
+  readonly headers: Readonly<Record<string, string>>;
+
+  constructor(code: ErrorCode, description: string = ERRORS[code].description, headers: Record<string, string> = {}) {
+    super(code, description);
     this.status = ERRORS[code].status;
     this.headers = headers;
   }
@@ -49,6 +64,18 @@ export class HttpError extends Error {
  */
 export class StoreUnavailableError extends Error {
   override readonly name = 'StoreUnavailableError';
+  /** Stable code for logs and tests. */
+  readonly code = 'store_unavailable';
+}
+
+/**
+ * A database schema could not be brought up to date (a failed migration, or a schema newer than
+ * this server knows). The boot stops with one line.
+ */
+export class MigrationError extends Error {
+  override readonly name = 'MigrationError';
+  /** Stable code for logs and tests. */
+  readonly code = 'migration_failed';
 }
 
 /**
@@ -57,4 +84,11 @@ export class StoreUnavailableError extends Error {
  */
 export class TokenRejectedError extends Error {
   override readonly name = 'TokenRejectedError';
+  /** Stable code; the specific cause is {@link TokenRejectedError.reason}. */
+  readonly code = 'token_rejected';
+
+  /** @param reason - Why the token was refused, for logs at debug level only. */
+  constructor(readonly reason: string) {
+    super(reason);
+  }
 }

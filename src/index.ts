@@ -6,17 +6,19 @@
  * @packageDocumentation
  */
 export { loadConfig, checkPassphrase, ConfigError, type Config } from './config/index.js';
-export { buildRuntime, createLogger, type Runtime } from './boot.js';
+export { buildRuntime, createLogger, type Runtime, type RuntimeOptions } from './boot.js';
 export { createApp, type AppDependencies, type AppOptions } from './http/app.js';
 export { errorHandler, notFound } from './http/error-handler.js';
 export { requireAuth, principalOf } from './http/require-auth.js';
-export { ERRORS, HttpError, StoreUnavailableError, TokenRejectedError, type ErrorCode } from './errors.js';
+export { ERRORS, AuthError, HttpError, MigrationError, StoreUnavailableError, TokenRejectedError, type ErrorCode } from './errors.js';
+export { systemClock, type Clock } from './clock.js';
 export { KeyManager, KeyLoadError, generateKeyFiles, rotateKeyFiles, type ServerKey } from './keys/index.js';
-export { SessionService, type Principal, type TokenGrant } from './sessions/service.js';
+export { SessionService, type Principal, type TokenGrant, type SessionServiceOptions } from './sessions/service.js';
+export { rotateRefreshToken, decideRotation, type RotateResult, type RotateOptions, type RotationDecision } from './sessions/rotation.js';
 export * from './store/index.js';
 export * from './tokens/index.js';
-export { UserRepository, UserError, type User } from './users/repository.js';
-export { hashPassword, verifyPassword, ARGON2_OPTIONS } from './users/password.js';
+export * from './users/index.js';
 export { openDatabase } from './db/sqlite.js';
+export { PostgresDatabase } from './db/postgres.js';
 export * from './client/index.js';
 export { FileKeyStore } from './client/node.js';

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { ConfigError, loadConfig } from './config/index.js';
 import { buildRuntime, createLogger } from './boot.js';
 import { createApp } from './http/app.js';
-import { StoreUnavailableError } from './errors.js';
+import { MigrationError, StoreUnavailableError } from './errors.js';
 import { KeyLoadError } from './keys/pem.js';
 
 /** Boots the server: validate config, load keys and stores, listen, and close cleanly on SIGINT/SIGTERM. */
@@ -41,7 +41,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  const known = error instanceof ConfigError || error instanceof KeyLoadError || error instanceof StoreUnavailableError;
+  const known = error instanceof ConfigError || error instanceof KeyLoadError || error instanceof StoreUnavailableError || error instanceof MigrationError;
   const message = known ? (error as Error).message : `unexpected error: ${error instanceof Error ? error.message : String(error)}`;
   process.stderr.write(`jwe-auth-server: refusing to start: ${message}\n`);
   process.exit(1);

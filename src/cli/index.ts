@@ -2,11 +2,12 @@
 import 'dotenv/config';
 import { Command } from 'commander';
 import { checkPassphrase, ConfigError, loadConfig, type Config } from '../config/index.js';
-import { openDatabase } from '../db/sqlite.js';
+import { MigrationError, StoreUnavailableError } from '../errors.js';
 import { generateKeyFiles, rotateKeyFiles } from '../keys/key-files.js';
 import { KeyLoadError } from '../keys/pem.js';
 import { hashPassword, MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from '../users/password.js';
-import { UserError, UserRepository } from '../users/repository.js';
+import { UserError, type UserDirectory } from '../users/directory.js';
+import { openUserDirectory } from '../users/index.js';
 
 /** Reads all of standard input and strips one trailing newline. */
 async function readStdin(): Promise<string> {
@@ -15,9 +16,10 @@ async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
 }
 
-function withUsers<T>(config: Config, action: (users: UserRepository) => Promise<T>): Promise<T> {
-  const db = openDatabase(config.sqlitePath);
-  return action(new UserRepository(db)).finally(() => db.close());
+/** Runs `action` on the user directory of this configuration (PostgreSQL at `DATABASE_URL`, else SQLite), then closes it. */
+async function withUsers<T>(config: Config, action: (users: UserDirectory) => Promise<T>): Promise<T> {
+  const users = await openUserDirectory(config);
+  return action(users).finally(() => users.close());
 }
 
 /** The configuration, with a usable passphrase required: key files cannot be written without one. */
@@ -35,18 +37,18 @@ function buildCli(env: Record<string, string | undefined> = process.env): Comman
   const program = new Command('jwe-auth').description('Operate a jwe-auth-server: users and keys').showHelpAfterError();
   const config = () => loadConfig(env);
 
-  const users = program.command('users').description('manage users in the SQLite database at SQLITE_PATH');
+  const users = program.command('users').description('manage users: in PostgreSQL at DATABASE_URL when set, else in SQLite at SQLITE_PATH');
   users
     .command('add <username>')
     .description('create a user; the password is read from standard input')
     .option('--password-stdin', 'read the password from standard input (required)')
     .action(async (username: string, options: { passwordStdin?: boolean }) => {
-      if (!options.passwordStdin) throw new UserError('pass the password on standard input with --password-stdin');
+      if (!options.passwordStdin) throw new UserError('password_required', 'pass the password on standard input with --password-stdin');
       const password = await readStdin();
       if (password.length < MIN_PASSWORD_LENGTH || password.length > MAX_PASSWORD_LENGTH) {
-        throw new UserError(`the password must be ${MIN_PASSWORD_LENGTH} to ${MAX_PASSWORD_LENGTH} characters`);
+        throw new UserError('invalid_password', `the password must be ${MIN_PASSWORD_LENGTH} to ${MAX_PASSWORD_LENGTH} characters`);
       }
-      const user = await withUsers(config(), async (repo) => repo.add(username, await hashPassword(password)));
+      const user = await withUsers(config(), async (repo) => repo.add(username, await hashPassword(password), Date.now()));
       process.stdout.write(`created user ${user.username} (${user.id})\n`);
     });
   users
@@ -97,7 +99,12 @@ function buildCli(env: Record<string, string | undefined> = process.env): Comman
 buildCli()
   .parseAsync(process.argv)
   .catch((error: unknown) => {
-    const known = error instanceof ConfigError || error instanceof KeyLoadError || error instanceof UserError;
+    const known =
+      error instanceof ConfigError ||
+      error instanceof KeyLoadError ||
+      error instanceof UserError ||
+      error instanceof StoreUnavailableError ||
+      error instanceof MigrationError;
     const message = known ? (error as Error).message : `unexpected error: ${error instanceof Error ? error.message : String(error)}`;
     process.stderr.write(`jwe-auth: ${message}\n`);
     process.exitCode = 1;

@@ -6,8 +6,8 @@ import { parseDuration } from './duration.js';
 export const SIGNING_ALGS = ['ES256', 'EdDSA', 'PS256'] as const;
 /** Encryption key types the server can receive bearer tokens with. */
 export const ENCRYPTION_KEY_TYPES = ['x25519', 'p256', 'rsa'] as const;
-/** Session stores. `memory` is for tests only. */
-export const STORES = ['sqlite', 'redis', 'memory'] as const;
+/** Session stores. `postgres` needs `DATABASE_URL`; `memory` is for tests only. */
+export const STORES = ['sqlite', 'redis', 'postgres', 'memory'] as const;
 
 /** A value of `SIGNING_ALG`: one of {@link SIGNING_ALGS}. */
 export type SigningAlg = (typeof SIGNING_ALGS)[number];
@@ -30,8 +30,16 @@ export interface Config {
   readonly keysDir: string;
   /** `STORE`: where sessions and refresh tokens live. */
   readonly store: StoreKind;
-  /** `SQLITE_PATH`, resolved to an absolute path (or `:memory:`). Users live here in every store mode. */
+  /**
+   * `SQLITE_PATH`, resolved to an absolute path (or `:memory:`): sessions with `STORE=sqlite`, and
+   * users unless `databaseUrl` is set.
+   */
   readonly sqlitePath: string;
+  /**
+   * `DATABASE_URL`: a `postgres://` (or `postgresql://`) URL. When set, users live in PostgreSQL
+   * (server and CLI alike); required when `store` is `postgres`.
+   */
+  readonly databaseUrl: string | undefined;
   /** `REDIS_URL`: required when `store` is `redis`. */
   readonly redisUrl: string | undefined;
   /** `REDIS_PREFIX`: prefix of every Redis key. */
@@ -70,6 +78,8 @@ export interface Config {
 /** Raised when the environment cannot be turned into a configuration; `message` is one line naming the variable. */
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
+  /** Stable code for logs and tests. */
+  readonly code = 'config_invalid';
 }
 
 /** The shortest passphrase accepted for the private key PEMs. */
@@ -147,6 +157,7 @@ const schema = z.object({
   KEYS_DIR: nonEmpty('server/keys'),
   STORE: oneOf(STORES, 'sqlite'),
   SQLITE_PATH: nonEmpty('data/auth.db'),
+  DATABASE_URL: z.string().optional(),
   REDIS_URL: z.string().optional(),
   REDIS_PREFIX: nonEmpty('jwe-auth:'),
   ISSUER: url('http://localhost:3000'),
@@ -180,6 +191,11 @@ export function checkPassphrase(passphrase: string | undefined, when: string): s
   return passphrase;
 }
 
+/** Whether `value` is a `postgres://` or `postgresql://` URL. */
+function isPostgresUrl(value: string): boolean {
+  return /^postgres(ql)?:\/\//.test(value) && URL.canParse(value);
+}
+
 /**
  * Validates the environment once and returns a frozen configuration.
  *
@@ -204,6 +220,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       throw new ConfigError('STORE=memory cannot preserve sessions; use sqlite or redis with PRESERVE_SESSIONS_ON_REBOOT');
     }
   }
+  if (e.STORE === 'postgres' && e.DATABASE_URL === undefined) {
+    throw new ConfigError('DATABASE_URL is required when STORE=postgres');
+  }
+  if (e.DATABASE_URL !== undefined && !isPostgresUrl(e.DATABASE_URL)) {
+    throw new ConfigError('DATABASE_URL must be a postgres:// or postgresql:// URL');
+  }
   if (e.STORE === 'redis' && e.REDIS_URL === undefined) {
     throw new ConfigError('REDIS_URL is required when STORE=redis');
   }
@@ -218,6 +240,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     keysDir: path.resolve(e.KEYS_DIR),
     store: e.STORE,
     sqlitePath: e.SQLITE_PATH === ':memory:' ? e.SQLITE_PATH : path.resolve(e.SQLITE_PATH),
+    databaseUrl: e.DATABASE_URL,
     redisUrl: e.REDIS_URL,
     redisPrefix: e.REDIS_PREFIX,
     issuer: e.ISSUER,

@@ -77,7 +77,7 @@ async function walkthrough({ config, runtime, baseUrl }: DemoServer): Promise<vo
   field('signing key', `${runtime.keys.signing.alg}  kid ${runtime.keys.signing.kid}`);
   field('encryption key', `${runtime.keys.encryption.alg}  kid ${runtime.keys.encryption.kid}`);
   const password = randomBytes(18).toString('base64url');
-  await runtime.users.add(USERNAME, await hashPassword(password));
+  await runtime.users.add(USERNAME, await hashPassword(password), Date.now());
   field('demo user', `${USERNAME} (password: random, never printed)`);
 
   section(1, 'Client generates its own key pair');

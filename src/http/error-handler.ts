@@ -1,6 +1,6 @@
 import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
 import type { Logger } from 'pino';
-import { ERRORS, HttpError, StoreUnavailableError, TokenRejectedError, type ErrorCode } from '../errors.js';
+import { AuthError, ERRORS, HttpError, StoreUnavailableError, TokenRejectedError, type ErrorCode } from '../errors.js';
 
 /** The challenge sent with every 401 of a protected route when a token was presented (RFC 6750). */
 export const INVALID_TOKEN_CHALLENGE = 'Bearer error="invalid_token"';
@@ -37,21 +37,25 @@ const BODY_ERRORS: Readonly<Record<string, ErrorCode>> = {
 export const notFound: RequestHandler = (_req, res) => sendError(res, 'not_found');
 
 /**
- * The one error handler: client errors are answered with their code; a token refusal becomes the
- * uniform 401; an unreachable store becomes 503 with `Retry-After`; anything else is logged and
- * answered 500 with no detail.
+ * The one error handler, and the only place a domain error becomes HTTP: an {@link AuthError} (or
+ * the HTTP layer's {@link HttpError}) is answered with its code; a token refusal becomes the uniform
+ * 401; an unreachable store becomes 503 with `Retry-After`; anything else is logged and answered
+ * 500 with no detail.
  */
 export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (error: unknown, req, res, _next) => {
     if (res.headersSent) return;
-    if (error instanceof HttpError) {
+    if (error instanceof AuthError) {
+      const status = ERRORS[error.code].status;
       // Every 401 of a protected route carries a challenge (RFC 6750), also one raised after the
       // bearer was accepted (a wrong current password): the realm form, as the token itself was good.
-      const challenge: Record<string, string> = error.status === 401 && res.locals.principal !== undefined ? { 'WWW-Authenticate': MISSING_TOKEN_CHALLENGE } : {};
-      return sendError(res, error.code, error.description, { ...challenge, ...error.headers });
+      const challenge: Record<string, string> = status === 401 && res.locals.principal !== undefined ? { 'WWW-Authenticate': MISSING_TOKEN_CHALLENGE } : {};
+      const retry: Record<string, string> = status === 503 ? { 'Retry-After': RETRY_AFTER_SECONDS } : {};
+      const headers = error instanceof HttpError ? error.headers : {};
+      return sendError(res, error.code, error.description, { ...challenge, ...retry, ...headers });
     }
     if (error instanceof TokenRejectedError) {
-      logger.debug({ reason: error.message, path: req.path }, 'token refused');
+      logger.debug({ reason: error.reason, path: req.path }, 'token refused');
       return sendError(res, 'invalid_token', undefined, { 'WWW-Authenticate': INVALID_TOKEN_CHALLENGE });
     }
     if (error instanceof StoreUnavailableError) {

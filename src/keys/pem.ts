@@ -7,6 +7,8 @@ import { describeMismatch } from './node-keys.js';
 /** A key file could not be used; `message` is one line naming the file and the problem. */
 export class KeyLoadError extends Error {
   override readonly name = 'KeyLoadError';
+  /** Stable code for logs and tests. */
+  readonly code = 'key_load_failed';
 }
 
 /** The PEM cipher for private keys at rest. */

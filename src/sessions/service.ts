@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Config } from '../config/index.js';
-import { HttpError, TokenRejectedError } from '../errors.js';
+import { systemClock, type Clock } from '../clock.js';
+import { AuthError, TokenRejectedError } from '../errors.js';
+import { NO_EVENTS, type AuthEvents } from '../events.js';
 import type { KeyManager } from '../keys/manager.js';
 import { isLive, type SessionRecord, type SessionStore } from '../store/types.js';
 import { acceptAccessToken } from '../tokens/accept.js';
@@ -10,7 +12,8 @@ import { issueAccessToken } from '../tokens/issue.js';
 import type { AccessClaims } from '../tokens/policy.js';
 import { hashRefreshToken, newRefreshToken } from '../tokens/refresh.js';
 import { dummyPasswordHash, hashPassword, verifyPassword } from '../users/password.js';
-import type { User, UserRepository } from '../users/repository.js';
+import type { User, UserDirectory } from '../users/directory.js';
+import { rotateRefreshToken } from './rotation.js';
 
 /** The token response of login and refresh, as the contract words it, plus what the HTTP layer needs. */
 export interface TokenGrant {
@@ -43,6 +46,14 @@ type ServiceConfig = Pick<
   'issuer' | 'audience' | 'accessTokenTtl' | 'refreshTokenTtl' | 'sessionIdleTtl' | 'refreshReuseGrace' | 'preserveSessions'
 >;
 
+/** What a {@link SessionService} is given besides its configuration and stores. */
+export interface SessionServiceOptions {
+  /** Where the time comes from (epoch ms); tests pass a fake one. Default: the system clock. */
+  readonly clock?: Clock;
+  /** Where audit events and outcome counts go. Default: {@link NO_EVENTS}. */
+  readonly events?: AuthEvents;
+}
+
 /**
  * The session life cycle: login, refresh with rotation, authentication of protected requests,
  * logout, and password change. Transport (HTTP, cookies) stays outside.
@@ -52,27 +63,45 @@ export class SessionService {
   readonly epoch: string;
   /** Bearers whose decryption and signature were already verified (the session is checked every time). */
   readonly #accepted = new AcceptCache();
+  readonly #clock: Clock;
+  readonly #events: AuthEvents;
 
+  /**
+   * @param options - The clock and the events sink; see {@link SessionServiceOptions}.
+   * @example const sessions = new SessionService(config, keys, store, users, { clock: () => fakeNow });
+   */
   constructor(
     private readonly config: ServiceConfig,
     private readonly keys: KeyManager,
     private readonly store: SessionStore,
-    private readonly users: UserRepository,
+    private readonly users: UserDirectory,
+    options: SessionServiceOptions = {},
   ) {
     this.epoch = config.preserveSessions ? 'preserved' : randomUUID();
+    this.#clock = options.clock ?? systemClock;
+    this.#events = options.events ?? NO_EVENTS;
+  }
+
+  /** The time now, from the injected clock. */
+  now(): number {
+    return this.#clock();
   }
 
   /**
    * Checks credentials and opens a session bound to the client key. Unknown user, wrong password
    * and disabled user all cost one argon2 verification and end in the same error.
    *
-   * @throws {HttpError} `invalid_credentials`.
+   * @throws {AuthError} `invalid_credentials`.
    */
   async login(username: string, password: string, clientKey: ClientKey, userAgent: string | null): Promise<TokenGrant> {
     const user = await this.users.findByUsername(username);
     const ok = await verifyPassword(user?.passwordHash ?? (await dummyPasswordHash()), password);
-    if (!user || !ok || user.disabled) throw new HttpError('invalid_credentials');
-    const now = Date.now();
+    if (!user || !ok || user.disabled) {
+      this.#events.login('failed');
+      this.#events.audit('login_failed', { username, user_id: user?.id ?? null });
+      throw new AuthError('invalid_credentials');
+    }
+    const now = this.#clock();
     const refresh = newRefreshToken();
     const session: SessionRecord = {
       id: randomUUID(),
@@ -89,32 +118,48 @@ export class SessionService {
     };
     const grant = await this.grant(session, clientKey, refresh.token, now);
     await this.store.createSession(session, refresh.hash);
+    this.#events.login('succeeded');
+    this.#events.audit('login_succeeded', { user_id: user.id, username: user.username, session_id: session.id });
     return grant;
   }
 
   /**
-   * Rotates a refresh token and issues a new access token to the session's client key.
+   * Rotates a refresh token by the one rotation rule (`rotation.ts`) and issues a new access token
+   * to the session's client key. Reports the outcome (`rotated`, `duplicate`, `reuse_revoked`,
+   * `invalid`); a reuse is also an audit event, as it most likely means a stolen token.
    *
-   * @throws {HttpError} `invalid_grant` for an unknown, expired, revoked or reused token.
+   * @throws {AuthError} `invalid_grant` for an unknown, expired, revoked or reused token.
    */
   async refresh(refreshToken: string): Promise<TokenGrant> {
     const presented = hashRefreshToken(refreshToken);
-    if (presented === null) throw new HttpError('invalid_grant');
-    const now = Date.now();
+    if (presented === null) return this.#refused();
+    const now = this.#clock();
     const next = newRefreshToken();
-    const result = await this.store.rotateRefreshToken(presented, next.hash, {
+    const result = await rotateRefreshToken(this.store, presented, next.hash, {
       now,
       graceMs: this.config.refreshReuseGrace,
       idleExpiresAt: now + this.config.sessionIdleTtl,
     });
-    if (result.status !== 'rotated') throw new HttpError('invalid_grant');
+    if (result.status === 'reused') {
+      this.#events.refresh('reuse_revoked');
+      this.#events.audit('refresh_reuse_detected', { session_id: result.sessionId, user_id: result.userId });
+      throw new AuthError('invalid_grant');
+    }
+    if (result.status === 'invalid') return this.#refused();
     const { session } = result;
     const user = await this.users.findById(session.userId);
     if (session.epoch !== this.epoch || !user || user.disabled) {
       await this.store.revokeSession(session.id, now);
-      throw new HttpError('invalid_grant');
+      return this.#refused();
     }
-    return this.grant(session, await importStoredClientKey(session.clientJwk, session.clientKid), next.token, now);
+    const grant = await this.grant(session, await importStoredClientKey(session.clientJwk, session.clientKid), next.token, now);
+    this.#events.refresh(result.duplicate ? 'duplicate' : 'rotated');
+    return grant;
+  }
+
+  #refused(): never {
+    this.#events.refresh('invalid');
+    throw new AuthError('invalid_grant');
   }
 
   /**
@@ -123,18 +168,19 @@ export class SessionService {
    * @throws {TokenRejectedError} for any refusal; {@link StoreUnavailableError} when state is unknown.
    */
   async authenticate(bearer: string): Promise<Principal> {
+    const now = this.#clock();
     const keyVersion = this.keys.version;
-    let claims = this.#accepted.get(bearer, keyVersion);
+    let claims = this.#accepted.get(bearer, keyVersion, now);
     if (!claims) {
       claims = await acceptAccessToken(bearer, this.keys, {
         issuer: this.config.issuer,
         audience: this.config.audience,
         accessTokenTtlMs: this.config.accessTokenTtl,
+        now,
       });
       this.#accepted.set(bearer, keyVersion, claims);
     }
-    const [session, user] = await Promise.all([this.store.getSession(claims.sid), this.users.findById(claims.sub)]);
-    const now = Date.now();
+    const [session, user] = await Promise.all([this.store.getSession(claims.sid, now), this.users.findById(claims.sub)]);
     if (!session || !isLive(session, now) || session.epoch !== this.epoch || session.userId !== claims.sub) {
       throw new TokenRejectedError('session not live');
     }
@@ -146,19 +192,24 @@ export class SessionService {
     return { claims, user, session };
   }
 
-  /** Ends one session. Idempotent. */
-  async logout(sessionId: string): Promise<void> {
-    await this.store.revokeSession(sessionId, Date.now());
+  /** Ends the principal's session. Idempotent. */
+  async logout(principal: Principal): Promise<void> {
+    const { session, user } = principal;
+    if (await this.store.revokeSession(session.id, this.#clock())) {
+      this.#events.audit('logout', { user_id: user.id, session_id: session.id });
+    }
   }
 
-  /** Ends every session of a user. */
-  async logoutAll(userId: string): Promise<void> {
-    await this.store.revokeUserSessions(userId, Date.now());
+  /** Ends every session of the principal's user. */
+  async logoutAll(principal: Principal): Promise<void> {
+    const { session, user } = principal;
+    const revoked = await this.store.revokeUserSessions(user.id, this.#clock());
+    this.#events.audit('logout_all', { user_id: user.id, session_id: session.id, sessions: revoked.length });
   }
 
   /** The user's live sessions of this epoch, newest first. */
   async listSessions(userId: string): Promise<SessionRecord[]> {
-    const sessions = await this.store.listSessions(userId, Date.now());
+    const sessions = await this.store.listSessions(userId, this.#clock());
     return sessions.filter((s) => s.epoch === this.epoch);
   }
 
@@ -168,22 +219,26 @@ export class SessionService {
    * @returns `false` when the id is not a live session of this user.
    */
   async revokeOwnSession(userId: string, sessionId: string): Promise<boolean> {
-    const session = await this.store.getSession(sessionId);
-    if (!session || session.userId !== userId || session.epoch !== this.epoch || !isLive(session, Date.now())) return false;
-    await this.store.revokeSession(sessionId, Date.now());
+    const now = this.#clock();
+    const session = await this.store.getSession(sessionId, now);
+    if (!session || session.userId !== userId || session.epoch !== this.epoch || !isLive(session, now)) return false;
+    await this.store.revokeSession(sessionId, now);
+    this.#events.audit('session_revoked', { user_id: userId, session_id: sessionId });
     return true;
   }
 
   /**
    * Changes the password after checking the current one, and revokes every other session.
    *
-   * @throws {HttpError} `invalid_credentials` when the current password is wrong.
+   * @throws {AuthError} `invalid_credentials` when the current password is wrong.
    */
   async changePassword(principal: Principal, currentPassword: string, newPassword: string): Promise<void> {
-    if (!(await verifyPassword(principal.user.passwordHash, currentPassword))) throw new HttpError('invalid_credentials');
+    if (!(await verifyPassword(principal.user.passwordHash, currentPassword))) throw new AuthError('invalid_credentials');
     const hash = await hashPassword(newPassword);
-    await this.store.revokeUserSessions(principal.user.id, Date.now(), principal.session.id);
-    await this.users.setPasswordHash(principal.user.id, hash);
+    const now = this.#clock();
+    const revoked = await this.store.revokeUserSessions(principal.user.id, now, principal.session.id);
+    await this.users.setPasswordHash(principal.user.id, hash, now);
+    this.#events.audit('password_changed', { user_id: principal.user.id, session_id: principal.session.id, sessions_revoked: revoked.length });
   }
 
   private async grant(session: SessionRecord, clientKey: ClientKey, refreshToken: string, now: number): Promise<TokenGrant> {

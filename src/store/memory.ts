@@ -1,4 +1,4 @@
-import { isLive, type RotateOptions, type RotateResult, type SessionRecord, type SessionStore } from './types.js';
+import { isLive, type RefreshAdvance, type RefreshTokenFacts, type SessionRecord, type SessionStore } from './types.js';
 
 interface RefreshEntry {
   readonly sessionId: string;
@@ -21,32 +21,32 @@ export class MemorySessionStore implements SessionStore {
     this.#refresh.set(refreshHash, { sessionId: session.id, supersededAt: null });
   }
 
-  async getSession(id: string): Promise<SessionRecord | null> {
+  async getSession(id: string, now: number): Promise<SessionRecord | null> {
     const session = this.#sessions.get(id);
-    return session && Date.now() < session.expiresAt ? { ...session } : null;
+    return session && now < session.expiresAt ? { ...session } : null;
   }
 
-  async rotateRefreshToken(presentedHash: string, nextHash: string, options: RotateOptions): Promise<RotateResult> {
-    const entry = this.#refresh.get(presentedHash);
+  async findRefreshToken(hash: string, now: number): Promise<RefreshTokenFacts | null> {
+    const entry = this.#refresh.get(hash);
     const session = entry && this.#sessions.get(entry.sessionId);
-    if (!entry || !session || !isLive(session, options.now)) return { status: 'invalid' };
-    const currentHash = this.#current.get(session.id) as string;
-    const duplicate = currentHash !== presentedHash;
-    if (duplicate && (entry.supersededAt === null || options.now - entry.supersededAt > options.graceMs)) {
-      this.#sessions.set(session.id, { ...session, revokedAt: options.now });
-      return { status: 'reused', sessionId: session.id };
-    }
-    const current = this.#refresh.get(currentHash);
-    if (current && current.supersededAt === null) current.supersededAt = options.now;
-    this.#refresh.set(nextHash, { sessionId: session.id, supersededAt: null });
-    this.#current.set(session.id, nextHash);
+    if (!entry || !session || now >= session.expiresAt) return null;
+    return { session: { ...session }, currentHash: this.#current.get(session.id) as string, supersededAt: entry.supersededAt };
+  }
+
+  async advanceRefreshToken(advance: RefreshAdvance): Promise<SessionRecord | null> {
+    const session = this.#sessions.get(advance.sessionId);
+    if (!session || !isLive(session, advance.now) || this.#current.get(session.id) !== advance.expectedHash) return null;
+    const current = this.#refresh.get(advance.expectedHash);
+    if (current && current.supersededAt === null) current.supersededAt = advance.now;
+    this.#refresh.set(advance.nextHash, { sessionId: session.id, supersededAt: null });
+    this.#current.set(session.id, advance.nextHash);
     const updated: SessionRecord = {
       ...session,
-      lastUsedAt: options.now,
-      idleExpiresAt: Math.min(options.idleExpiresAt, session.expiresAt),
+      lastUsedAt: advance.now,
+      idleExpiresAt: Math.min(advance.idleExpiresAt, session.expiresAt),
     };
     this.#sessions.set(session.id, updated);
-    return { status: 'rotated', session: { ...updated }, duplicate };
+    return { ...updated };
   }
 
   async touchSession(id: string, now: number): Promise<void> {

@@ -51,14 +51,13 @@ export class SessionCache {
     return this.#generation;
   }
 
-  /** A cached live session, or `undefined` when it must be read from Redis. */
-  get(id: string): SessionRecord | undefined {
+  /** A cached session live at `now`, or `undefined` when it must be read from Redis. */
+  get(id: string, now: number): SessionRecord | undefined {
     if (!this.active) return undefined;
     const entry = this.#entries.get(id);
     if (!entry) return undefined;
-    const now = Date.now();
     this.#entries.delete(id);
-    if (now - entry.storedAt > this.#maxAgeMs || !isLive(entry.record, now)) return undefined;
+    if (Date.now() - entry.storedAt > this.#maxAgeMs || !isLive(entry.record, now)) return undefined;
     this.#entries.set(id, entry);
     return { ...entry.record };
   }

@@ -86,7 +86,8 @@ export function decodeSession(hash: Record<string, string> | readonly unknown[])
   };
 }
 
-function pairs(flat: readonly unknown[]): Record<string, string> {
+/** A flat field/value list (as a script returns a hash) as an object. */
+export function pairs(flat: readonly unknown[]): Record<string, string> {
   const fields: Record<string, string> = {};
   for (let i = 0; i + 1 < flat.length; i += 2) fields[String(flat[i])] = String(flat[i + 1]);
   return fields;
@@ -124,39 +125,41 @@ return 1
 `);
 
 /**
- * KEYS: presented refresh, next refresh. ARGV: prefix, presentedHash, nextHash, now, graceMs,
- * idleExpiresAt, channel. Returns `{'invalid'}`, `{'reused', sid}` or `{'rotated', duplicate (0|1),
- * ...session hash fields}`; the semantics are those of `SessionStore.rotateRefreshToken`.
+ * KEYS: presented refresh. ARGV: prefix, now. Returns `{}` when the token is unknown or its session
+ * has vanished or is past its absolute end, else `{supersededAt or '', ...session hash fields}`
+ * (the fields include `current`). Read in one script, so the facts are one consistent snapshot.
  */
-export const ROTATE_REFRESH_TOKEN = script(`${LUA_PRELUDE}
-local prefix, presented, next_hash, now = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
+export const FIND_REFRESH_TOKEN = script(`${LUA_PRELUDE}
 local sid = redis.call('HGET', KEYS[1], 'sid')
-if not sid then return {'invalid'} end
-local skey = session_key(prefix, sid)
-local s = redis.call('HMGET', skey, 'revokedAt', 'expiresAt', 'idleExpiresAt', 'current')
-if not is_live(s[1], s[2], s[3], now) then return {'invalid'} end
-local duplicate = s[4] ~= presented
-if duplicate then
-  local superseded = redis.call('HGET', KEYS[1], 'supersededAt')
-  if not superseded or now - tonumber(superseded) > tonumber(ARGV[5]) then
-    redis.call('HSET', skey, 'revokedAt', ARGV[4])
-    redis.call('PUBLISH', ARGV[7], cjson.encode({sid}))
-    return {'reused', sid}
-  end
-end
-local current = prefix .. 'refresh:' .. s[4]
-if redis.call('EXISTS', current) == 1 and redis.call('HEXISTS', current, 'supersededAt') == 0 then
-  redis.call('HSET', current, 'supersededAt', ARGV[4])
-end
-redis.call('HSET', KEYS[2], 'sid', sid)
-redis.call('PEXPIREAT', KEYS[2], s[2])
-redis.call('SADD', skey .. ':tokens', next_hash)
-local idle = ARGV[6]
-if tonumber(idle) > tonumber(s[2]) then idle = s[2] end
-redis.call('HSET', skey, 'current', next_hash, 'lastUsedAt', ARGV[4], 'idleExpiresAt', idle)
-local reply = {'rotated', duplicate and 1 or 0}
+if not sid then return {} end
+local skey = session_key(ARGV[1], sid)
+local expires = redis.call('HGET', skey, 'expiresAt')
+if not expires or tonumber(ARGV[2]) >= tonumber(expires) then return {} end
+local reply = {redis.call('HGET', KEYS[1], 'supersededAt') or ''}
 for _, v in ipairs(redis.call('HGETALL', skey)) do reply[#reply + 1] = v end
 return reply
+`);
+
+/**
+ * KEYS: session, its current (expected) refresh, the next refresh, the session's token set.
+ * ARGV: sessionId, expectedHash, nextHash, now, idleExpiresAt. The compare-and-set of
+ * `SessionStore.advanceRefreshToken`: returns `{}` unless the session is live at `now` with
+ * `expectedHash` current, else the updated session hash fields.
+ */
+export const ADVANCE_REFRESH_TOKEN = script(`${LUA_PRELUDE}
+local now = tonumber(ARGV[4])
+local s = redis.call('HMGET', KEYS[1], 'revokedAt', 'expiresAt', 'idleExpiresAt', 'current')
+if not is_live(s[1], s[2], s[3], now) or s[4] ~= ARGV[2] then return {} end
+if redis.call('EXISTS', KEYS[2]) == 1 and redis.call('HEXISTS', KEYS[2], 'supersededAt') == 0 then
+  redis.call('HSET', KEYS[2], 'supersededAt', ARGV[4])
+end
+redis.call('HSET', KEYS[3], 'sid', ARGV[1])
+redis.call('PEXPIREAT', KEYS[3], s[2])
+redis.call('SADD', KEYS[4], ARGV[3])
+local idle = ARGV[5]
+if tonumber(idle) > tonumber(s[2]) then idle = s[2] end
+redis.call('HSET', KEYS[1], 'current', ARGV[3], 'lastUsedAt', ARGV[4], 'idleExpiresAt', idle)
+return redis.call('HGETALL', KEYS[1])
 `);
 
 /** KEYS: session. ARGV: lastUsedAt. Never recreates a vanished session. */

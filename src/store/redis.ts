@@ -6,14 +6,16 @@ import {
   PURGE_USER_SESSIONS,
   REVOKE_SESSION,
   REVOKE_USER_SESSIONS,
-  ROTATE_REFRESH_TOKEN,
+  FIND_REFRESH_TOKEN,
+  ADVANCE_REFRESH_TOKEN,
   TOUCH_SESSION,
   decodeSession,
   encodeSession,
+  pairs,
   redisKeys,
   runScript,
 } from './redis-scripts.js';
-import { isLive, type RotateOptions, type RotateResult, type SessionRecord, type SessionStore } from './types.js';
+import { isLive, type RefreshAdvance, type RefreshTokenFacts, type SessionRecord, type SessionStore } from './types.js';
 
 /** The key prefix used when `REDIS_PREFIX` is not set. */
 export const DEFAULT_REDIS_PREFIX = 'jwe-auth:';
@@ -146,36 +148,39 @@ export class RedisSessionStore implements SessionStore {
     );
   }
 
-  async getSession(id: string): Promise<SessionRecord | null> {
-    const cached = this.#cache.get(id);
+  async getSession(id: string, now: number): Promise<SessionRecord | null> {
+    const cached = this.#cache.get(id, now);
     if (cached) return cached;
     const generation = this.#cache.generation;
     const record = decodeSession(await this.#call(() => this.client.hgetall(this.#keys.session(id))));
-    if (!record || Date.now() >= record.expiresAt) return null;
+    if (!record || now >= record.expiresAt) return null;
     this.#cache.set(record, generation);
     return record;
   }
 
-  async rotateRefreshToken(presentedHash: string, nextHash: string, options: RotateOptions): Promise<RotateResult> {
+  async findRefreshToken(hash: string, now: number): Promise<RefreshTokenFacts | null> {
+    const k = this.#keys;
+    const reply = (await this.#call(() => runScript(this.client, FIND_REFRESH_TOKEN, [k.refresh(hash)], [k.prefix, now]))) as unknown[];
+    const fields = pairs(reply.slice(1));
+    const session = decodeSession(fields);
+    if (!session || fields.current === undefined) return null;
+    return { session, currentHash: fields.current, supersededAt: reply[0] === '' ? null : Number(reply[0]) };
+  }
+
+  async advanceRefreshToken(advance: RefreshAdvance): Promise<SessionRecord | null> {
     const k = this.#keys;
     const generation = this.#cache.generation;
     const reply = (await this.#call(() =>
       runScript(
         this.client,
-        ROTATE_REFRESH_TOKEN,
-        [k.refresh(presentedHash), k.refresh(nextHash)],
-        [k.prefix, presentedHash, nextHash, options.now, options.graceMs, options.idleExpiresAt, k.channel],
+        ADVANCE_REFRESH_TOKEN,
+        [k.session(advance.sessionId), k.refresh(advance.expectedHash), k.refresh(advance.nextHash), k.tokens(advance.sessionId)],
+        [advance.sessionId, advance.expectedHash, advance.nextHash, advance.now, advance.idleExpiresAt],
       ),
     )) as unknown[];
-    if (reply[0] === 'reused') {
-      const sessionId = String(reply[1]);
-      this.#cache.drop([sessionId]);
-      return { status: 'reused', sessionId };
-    }
-    const session = reply[0] === 'rotated' ? decodeSession(reply.slice(2)) : null;
-    if (!session) return { status: 'invalid' };
-    this.#cache.set(session, generation);
-    return { status: 'rotated', session, duplicate: reply[1] === 1 };
+    const session = decodeSession(reply);
+    if (session) this.#cache.set(session, generation);
+    return session;
   }
 
   async touchSession(id: string, now: number): Promise<void> {

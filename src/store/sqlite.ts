@@ -1,48 +1,50 @@
 import type Database from 'better-sqlite3';
-import { guarded } from '../db/sqlite.js';
-import { isLive, type RotateOptions, type RotateResult, type SessionRecord, type SessionStore } from './types.js';
-
-interface SessionRow {
-  id: string;
-  user_id: string;
-  client_jwk: string;
-  client_kid: string;
-  user_agent: string | null;
-  epoch: string;
-  created_at: number;
-  last_used_at: number;
-  expires_at: number;
-  idle_expires_at: number;
-  revoked_at: number | null;
-  current_refresh_hash: string;
-}
-
-function toRecord(row: SessionRow): SessionRecord {
-  return {
-    id: row.id,
-    userId: row.user_id,
-    clientJwk: JSON.parse(row.client_jwk) as SessionRecord['clientJwk'],
-    clientKid: row.client_kid,
-    userAgent: row.user_agent,
-    epoch: row.epoch,
-    createdAt: row.created_at,
-    lastUsedAt: row.last_used_at,
-    expiresAt: row.expires_at,
-    idleExpiresAt: row.idle_expires_at,
-    revokedAt: row.revoked_at,
-  };
-}
+import { guarded, migrateSqlite } from '../db/sqlite.js';
+import { toRecord, type SessionRow } from './session-row.js';
+import type { RefreshAdvance, RefreshTokenFacts, SessionRecord, SessionStore } from './types.js';
 
 /**
- * The default {@link SessionStore}: durable rows in the SQLite file shared with the users table.
- * Rotation runs in an `IMMEDIATE` transaction, so concurrent processes serialise on it.
+ * The session store's own tables in the SQLite file, version by version (see `migrateSqlite`).
+ * `IF NOT EXISTS`: files made before each component owned its tables already hold them.
+ */
+const MIGRATIONS: readonly string[] = [
+  `CREATE TABLE IF NOT EXISTS sessions (
+     id TEXT PRIMARY KEY,
+     user_id TEXT NOT NULL,
+     client_jwk TEXT NOT NULL,
+     client_kid TEXT NOT NULL,
+     user_agent TEXT,
+     epoch TEXT NOT NULL,
+     created_at INTEGER NOT NULL,
+     last_used_at INTEGER NOT NULL,
+     expires_at INTEGER NOT NULL,
+     idle_expires_at INTEGER NOT NULL,
+     revoked_at INTEGER,
+     current_refresh_hash TEXT NOT NULL
+   );
+   CREATE INDEX IF NOT EXISTS sessions_by_user ON sessions (user_id);
+   CREATE TABLE IF NOT EXISTS refresh_tokens (
+     hash TEXT PRIMARY KEY,
+     session_id TEXT NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+     superseded_at INTEGER
+   );
+   CREATE INDEX IF NOT EXISTS refresh_by_session ON refresh_tokens (session_id);`,
+];
+
+
+/**
+ * The default {@link SessionStore}: durable rows in the SQLite file (shared with the users table
+ * when users live in SQLite too). It creates and migrates its own tables. Every write is one
+ * statement or an `IMMEDIATE` transaction, so concurrent processes on the file serialise on it.
  */
 export class SqliteSessionStore implements SessionStore {
   readonly #statements;
-  readonly #rotate;
+  readonly #advance;
   readonly #create;
 
+  /** @throws {import('../errors.js').MigrationError} when the tables cannot be brought up to date. */
   constructor(private readonly db: Database.Database) {
+    migrateSqlite(db, 'sessions', MIGRATIONS);
     const s = {
       insertSession: db.prepare(
         `INSERT INTO sessions (id, user_id, client_jwk, client_kid, user_agent, epoch, created_at, last_used_at, expires_at,
@@ -52,14 +54,16 @@ export class SqliteSessionStore implements SessionStore {
       ),
       insertRefresh: db.prepare('INSERT INTO refresh_tokens (hash, session_id, superseded_at) VALUES (?, ?, NULL)'),
       getSession: db.prepare<[string, number], SessionRow>('SELECT * FROM sessions WHERE id = ? AND expires_at > ?'),
-      getRefresh: db.prepare<[string], { session_id: string; superseded_at: number | null }>(
-        'SELECT session_id, superseded_at FROM refresh_tokens WHERE hash = ?',
+      findRefresh: db.prepare<[string, number], SessionRow & { superseded_at: number | null }>(
+        `SELECT s.*, r.superseded_at FROM refresh_tokens r JOIN sessions s ON s.id = r.session_id
+         WHERE r.hash = ? AND s.expires_at > ?`,
       ),
-      getSessionAny: db.prepare<[string], SessionRow>('SELECT * FROM sessions WHERE id = ?'),
+      advance: db.prepare<[string, number, number, string, string, number, number], SessionRow>(
+        `UPDATE sessions SET current_refresh_hash = ?, last_used_at = ?, idle_expires_at = MIN(?, expires_at)
+         WHERE id = ? AND current_refresh_hash = ? AND revoked_at IS NULL AND expires_at > ? AND idle_expires_at > ?
+         RETURNING *`,
+      ),
       supersede: db.prepare('UPDATE refresh_tokens SET superseded_at = ? WHERE hash = ? AND superseded_at IS NULL'),
-      advance: db.prepare(
-        'UPDATE sessions SET current_refresh_hash = ?, last_used_at = ?, idle_expires_at = MIN(?, expires_at) WHERE id = ?',
-      ),
       revoke: db.prepare('UPDATE sessions SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL'),
       touch: db.prepare('UPDATE sessions SET last_used_at = ? WHERE id = ?'),
       liveOfUser: db.prepare<[string, number, number], SessionRow>(
@@ -76,19 +80,12 @@ export class SqliteSessionStore implements SessionStore {
       s.insertSession.run({ ...session, clientJwk: JSON.stringify(session.clientJwk), refreshHash });
       s.insertRefresh.run(refreshHash, session.id);
     });
-    this.#rotate = db.transaction((presented: string, next: string, options: RotateOptions): RotateResult => {
-      const token = s.getRefresh.get(presented);
-      const row = token && s.getSessionAny.get(token.session_id);
-      if (!token || !row || !isLive(toRecord(row), options.now)) return { status: 'invalid' };
-      const duplicate = row.current_refresh_hash !== presented;
-      if (duplicate && (token.superseded_at === null || options.now - token.superseded_at > options.graceMs)) {
-        s.revoke.run(options.now, row.id);
-        return { status: 'reused', sessionId: row.id };
-      }
-      s.supersede.run(options.now, row.current_refresh_hash);
-      s.insertRefresh.run(next, row.id);
-      s.advance.run(next, options.now, options.idleExpiresAt, row.id);
-      return { status: 'rotated', session: toRecord(s.getSessionAny.get(row.id) as SessionRow), duplicate };
+    this.#advance = db.transaction((a: RefreshAdvance): SessionRecord | null => {
+      const row = s.advance.get(a.nextHash, a.now, a.idleExpiresAt, a.sessionId, a.expectedHash, a.now, a.now);
+      if (!row) return null;
+      s.supersede.run(a.now, a.expectedHash);
+      s.insertRefresh.run(a.nextHash, a.sessionId);
+      return toRecord(row);
     });
   }
 
@@ -96,13 +93,18 @@ export class SqliteSessionStore implements SessionStore {
     guarded(() => this.#create.immediate(session, refreshHash));
   }
 
-  async getSession(id: string): Promise<SessionRecord | null> {
-    const row = guarded(() => this.#statements.getSession.get(id, Date.now()));
+  async getSession(id: string, now: number): Promise<SessionRecord | null> {
+    const row = guarded(() => this.#statements.getSession.get(id, now));
     return row ? toRecord(row) : null;
   }
 
-  async rotateRefreshToken(presentedHash: string, nextHash: string, options: RotateOptions): Promise<RotateResult> {
-    return guarded(() => this.#rotate.immediate(presentedHash, nextHash, options));
+  async findRefreshToken(hash: string, now: number): Promise<RefreshTokenFacts | null> {
+    const row = guarded(() => this.#statements.findRefresh.get(hash, now));
+    return row ? { session: toRecord(row), currentHash: row.current_refresh_hash, supersededAt: row.superseded_at } : null;
+  }
+
+  async advanceRefreshToken(advance: RefreshAdvance): Promise<SessionRecord | null> {
+    return guarded(() => this.#advance.immediate(advance));
   }
 
   async touchSession(id: string, now: number): Promise<void> {

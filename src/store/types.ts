@@ -32,26 +32,41 @@ export function isLive(session: SessionRecord, now: number): boolean {
   return session.revokedAt === null && now < session.expiresAt && now < session.idleExpiresAt;
 }
 
-/** The outcome of presenting a refresh token; see {@link SessionStore.rotateRefreshToken}. */
-export type RotateResult =
-  | { readonly status: 'rotated'; readonly session: SessionRecord; readonly duplicate: boolean }
-  | { readonly status: 'reused'; readonly sessionId: string }
-  | { readonly status: 'invalid' };
+/**
+ * What the store knows about a presented refresh token, read in one atomic step: the session it
+ * belongs to (whatever its state), that session's current token, and when the presented token was
+ * superseded. The rotation rule (`sessions/rotation.ts`) decides from these facts alone.
+ */
+export interface RefreshTokenFacts {
+  /** The token's session as stored: revoked or past an end included (only a vanished one is left out). */
+  readonly session: SessionRecord;
+  /** Hash of the session's current (live) refresh token. */
+  readonly currentHash: string;
+  /** When the presented token was superseded by its successor, or `null` while it is the current one. */
+  readonly supersededAt: number | null;
+}
 
-/** What a refresh rotation needs besides the tokens. */
-export interface RotateOptions {
+/** A compare-and-set of a session's refresh token; see {@link SessionStore.advanceRefreshToken}. */
+export interface RefreshAdvance {
+  readonly sessionId: string;
+  /** The current token the caller saw; the advance applies only if it is still the current one. */
+  readonly expectedHash: string;
+  /** The successor, which becomes the session's only live token. */
+  readonly nextHash: string;
   readonly now: number;
-  /** How long a rotated token may be presented again without revoking the session (ms). */
-  readonly graceMs: number;
-  /** The session's new idle end (capped at its absolute end by the store). */
+  /** The session's new idle end; the store caps it at the absolute end. */
   readonly idleExpiresAt: number;
 }
 
 /**
  * Where sessions and refresh tokens live. Refresh tokens are known only by their SHA-256 hashes.
+ * Stores keep facts and apply changes; they decide nothing about refresh rotation (the rule lives
+ * once in `sessions/rotation.ts`), so a new backend adds storage code only.
  *
  * Semantics every implementation keeps (the contract suite in `test/store/contract.ts` checks them):
- * - Every method either does all of its change or none of it.
+ * - Every method either does all of its change or none of it, and is atomic against every other
+ *   caller, in this process or another instance sharing the backend.
+ * - Time comes in as `now` (epoch ms); no method reads a clock to decide.
  * - Lookups of unknown or expired things return `null` (or an empty list); they never throw for that.
  * - When the backing service cannot answer (connection lost, timeout, database locked or read-only),
  *   methods reject with `StoreUnavailableError` and change nothing; callers fail closed (503).
@@ -60,22 +75,26 @@ export interface SessionStore {
   /** Stores a new session with its first refresh token (by hash), atomically. */
   createSession(session: SessionRecord, refreshHash: string): Promise<void>;
 
-  /** The session with this id, revoked or not, or `null` when unknown or past its ends. */
-  getSession(id: string): Promise<SessionRecord | null>;
+  /** The session with this id, revoked or not, or `null` when unknown or past its absolute end at `now`. */
+  getSession(id: string, now: number): Promise<SessionRecord | null>;
 
   /**
-   * Presents a refresh token (by hash) and, atomically, replaces it with `nextHash`.
-   *
-   * - The session's current token: it is rotated; `nextHash` becomes the only live successor.
-   * - A token rotated no longer ago than `graceMs`: a duplicate (two tabs, a lost response). The
-   *   session is kept, the current token is rotated in turn and `nextHash` becomes the only live
-   *   successor, so however many requests race, one token never leaves two live successors.
-   * - A token rotated longer ago than `graceMs`: reuse. The whole session is revoked.
-   * - An unknown token, or one whose session is revoked or past its ends: `invalid`, nothing changes.
+   * The facts about a presented refresh token (by hash), read atomically, or `null` when the token
+   * is unknown or its session has vanished or is past its absolute end at `now`. Changes nothing.
    */
-  rotateRefreshToken(presentedHash: string, nextHash: string, options: RotateOptions): Promise<RotateResult>;
+  findRefreshToken(hash: string, now: number): Promise<RefreshTokenFacts | null>;
 
-  /** Marks a session as used at `now` (kept at most once a minute by callers). */
+  /**
+   * Compare-and-set: if the session is live at `now` and its current token is still
+   * `expectedHash`, atomically marks that token superseded at `now` (unless it already was), makes
+   * `nextHash` the current token, sets `lastUsedAt` to `now` and the idle end to
+   * `min(idleExpiresAt, expiresAt)`, and returns the updated session. Otherwise changes nothing and
+   * returns `null` (another caller advanced first, or the session was revoked or ended meanwhile):
+   * of any number of callers racing with one `expectedHash`, exactly one succeeds.
+   */
+  advanceRefreshToken(advance: RefreshAdvance): Promise<SessionRecord | null>;
+
+  /** Marks a session as used at `now` (kept at most once a minute by callers). Never revives or creates one. */
   touchSession(id: string, now: number): Promise<void>;
 
   /** Revokes one session. Idempotent; returns `true` only when a live session was revoked now. */

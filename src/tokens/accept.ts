@@ -8,6 +8,8 @@ export interface AcceptOptions {
   readonly issuer: string;
   readonly audience: string;
   readonly accessTokenTtlMs: number;
+  /** The time to check `exp` and `iat` against (epoch ms); default the system clock. */
+  readonly now?: number;
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -92,6 +94,7 @@ export async function acceptAccessToken(token: string, keys: KeyManager, options
         requiredClaims: policy.requiredClaims,
         maxTokenAge: Math.ceil(options.accessTokenTtlMs / 1000),
         clockTolerance: policy.clockToleranceSeconds,
+        ...(options.now === undefined ? {} : { currentDate: new Date(options.now) }),
       },
     );
     const { sub, sid, jti } = payload;
@@ -103,7 +106,7 @@ export async function acceptAccessToken(token: string, keys: KeyManager, options
 }
 
 function describe(error: unknown): string {
-  if (error instanceof TokenRejectedError) return error.message;
+  if (error instanceof TokenRejectedError) return error.reason;
   const code = (error as { code?: unknown }).code;
   return typeof code === 'string' ? code : error instanceof Error ? error.name : 'unknown';
 }

@@ -1,5 +1,5 @@
 import { calculateJwkThumbprint, CompactEncrypt, importJWK, type JWK } from 'jose';
-import { HttpError } from '../errors.js';
+import { AuthError } from '../errors.js';
 import { CONTENT_ENCRYPTION } from '../keys/algorithms.js';
 import { publicMembers } from '../keys/server-key.js';
 
@@ -28,7 +28,7 @@ export const CLIENT_KEY_POLICY = Object.freeze({
 });
 
 const reject = (why: string): never => {
-  throw new HttpError('invalid_client_key', `client_key ${why}`);
+  throw new AuthError('invalid_client_key', `client_key ${why}`);
 };
 
 function byteLength(member: unknown, name: string): number {
@@ -70,7 +70,7 @@ function algorithmFor(jwk: Record<string, unknown>): ClientKey['alg'] {
  * (ECDH-ES+A256KW) or RSA of 2048 to 8192 bits with e = 65537 (RSA-OAEP-256). Private members,
  * symmetric keys, other curves, X25519 points of small order and weak RSA keys are refused.
  *
- * @throws {HttpError} `invalid_client_key` with the reason.
+ * @throws {AuthError} `invalid_client_key` with the reason.
  * @example const clientKey = await parseClientKey(req.body.client_key);
  */
 export async function parseClientKey(input: unknown): Promise<ClientKey> {
@@ -115,7 +115,7 @@ async function canEncryptTo(key: CryptoKey, alg: ClientKey['alg']): Promise<bool
  *
  * @param jwk - The public JWK stored with the session.
  * @param kid - Its thumbprint, stored with the session.
- * @throws {HttpError} `invalid_client_key` if the stored key cannot be imported.
+ * @throws {AuthError} `invalid_client_key` if the stored key cannot be imported.
  * @example const clientKey = await importStoredClientKey(session.clientJwk, session.clientKid);
  */
 export async function importStoredClientKey(jwk: JWK, kid: string): Promise<ClientKey> {

@@ -34,6 +34,7 @@ describe('loadConfig', () => {
       store: 'sqlite',
       sqlitePath: path.resolve('data/auth.db'),
       redisUrl: undefined,
+      databaseUrl: undefined,
       issuer: 'http://localhost:3000',
       audience: 'jwe-auth-server',
       accessTokenTtl: 15 * 60_000,
@@ -135,7 +136,7 @@ describe('durations', () => {
 
 describe('one-of variables', () => {
   it.each([
-    ['STORE', 'postgres'],
+    ['STORE', 'mysql'],
     ['STORE', 'SQLITE'],
     ['SIGNING_ALG', 'HS256'],
     ['SIGNING_ALG', 'RS256'],
@@ -165,6 +166,20 @@ describe('one-of variables', () => {
 
   it.each(['x25519', 'p256', 'rsa'])('accepts ENCRYPTION_KEY_TYPE=%s', (type) => {
     expect(loadConfig({ ENCRYPTION_KEY_TYPE: type }).encryptionKeyType).toBe(type);
+  });
+});
+
+describe('DATABASE_URL', () => {
+  it('is required with STORE=postgres', () => {
+    expectRefusal({ STORE: 'postgres' }, 'DATABASE_URL');
+    expect(configError({ STORE: 'postgres' }).code).toBe('config_invalid');
+  });
+
+  it('must be a postgres:// or postgresql:// URL', () => {
+    expectRefusal({ DATABASE_URL: 'mysql://db.example/auth' }, 'DATABASE_URL');
+    expectRefusal({ DATABASE_URL: 'postgres://' + ' bad url' }, 'DATABASE_URL');
+    expect(loadConfig({ DATABASE_URL: 'postgresql://auth@db.example:5433/auth' }).databaseUrl).toBe('postgresql://auth@db.example:5433/auth');
+    expect(loadConfig({ STORE: 'postgres', DATABASE_URL: 'postgres://db.example/auth' })).toMatchObject({ store: 'postgres', databaseUrl: 'postgres://db.example/auth' });
   });
 });
 

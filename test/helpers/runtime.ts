@@ -5,7 +5,7 @@ import Database from 'better-sqlite3';
 import { pino } from 'pino';
 import type { Express } from 'express';
 import { loadConfig, type Config } from '../../src/config/index.js';
-import { buildRuntime, type Runtime } from '../../src/boot.js';
+import { buildRuntime, type Runtime, type RuntimeOptions } from '../../src/boot.js';
 import { createApp } from '../../src/http/app.js';
 import { hashPassword } from '../../src/users/password.js';
 
@@ -44,9 +44,9 @@ export function tempDirPerTest(prefix: string): () => string {
 
 /**
  * Boots the app over a fresh temporary directory. `env` overrides the defaults (SQLite store in the
- * directory, insecure cookies, a high login rate limit).
+ * directory, insecure cookies, a high login rate limit); `options` injects a clock or an events sink.
  */
-export async function startTestServer(env: Record<string, string> = {}, dir?: string): Promise<TestServer> {
+export async function startTestServer(env: Record<string, string> = {}, dir?: string, options: RuntimeOptions = {}): Promise<TestServer> {
   const temp = dir ? { dir, remove: () => undefined } : tempDir();
   const config = loadConfig({
     SQLITE_PATH: path.join(temp.dir, 'auth.db'),
@@ -56,7 +56,7 @@ export async function startTestServer(env: Record<string, string> = {}, dir?: st
     LOG_LEVEL: 'silent',
     ...env,
   });
-  const runtime = await buildRuntime(config, silentLogger);
+  const runtime = await buildRuntime(config, silentLogger, options);
   const app = createApp(runtime);
   return {
     app,
@@ -64,13 +64,20 @@ export async function startTestServer(env: Record<string, string> = {}, dir?: st
     config,
     dir: temp.dir,
     async addUser(username, password) {
-      return (await runtime.users.add(username, await hashPassword(password))).id;
+      return (await runtime.users.add(username, await hashPassword(password), Date.now())).id;
     },
     async close() {
       await runtime.close();
       temp.remove();
     },
   };
+}
+
+/** The server's SQLite database (its configuration uses one). */
+export function sqliteOf(server: TestServer): Database.Database {
+  const db = server.runtime.db;
+  if (!db) throw new Error('this test server has no SQLite database');
+  return db;
 }
 
 /** Runs `during` while another connection holds the server database's write lock: every write times out. */

@@ -1,7 +1,7 @@
 import { generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
 import request from 'supertest';
 import { makeClientKey } from '../helpers/client.js';
-import { startTestServer, type TestServer } from '../helpers/runtime.js';
+import { sqliteOf, startTestServer, type TestServer } from '../helpers/runtime.js';
 import { openTables, type TableView } from '../helpers/sqlite-tables.js';
 
 const PASSWORD = 'correct horse battery';
@@ -100,7 +100,7 @@ describe('a client key with extra members', () => {
     const key = { ...x25519(), n: b64(12_000), y: b64(32), key_ops: ['deriveBits'], ext: true };
     const res = await request(server.app).post('/auth/login').send({ username: 'alice', password: PASSWORD, client_key: key, refresh_transport: 'body' });
     expect(res.status).toBe(200);
-    const row = server.runtime.db.prepare('SELECT client_jwk FROM sessions WHERE id = ?').get(res.body.session_id) as { client_jwk: string };
+    const row = sqliteOf(server).prepare('SELECT client_jwk FROM sessions WHERE id = ?').get(res.body.session_id) as { client_jwk: string };
     expect(Object.keys(JSON.parse(row.client_jwk)).sort()).toEqual(['crv', 'kty', 'x']);
   });
 });

@@ -1,7 +1,7 @@
 import request from 'supertest';
 import { login } from '../helpers/flow.js';
 import { makeClientKey } from '../helpers/client.js';
-import { startTestServer, whileLocked, type TestServer } from '../helpers/runtime.js';
+import { sqliteOf, startTestServer, whileLocked, type TestServer } from '../helpers/runtime.js';
 
 const PASSWORD = 'correct horse battery';
 let server: TestServer;
@@ -12,7 +12,7 @@ beforeAll(async () => {
 });
 afterAll(() => server.close());
 
-const sessionCount = () => (server.runtime.db.prepare('SELECT count(*) AS n FROM sessions').get() as { n: number }).n;
+const sessionCount = () => (sqliteOf(server).prepare('SELECT count(*) AS n FROM sessions').get() as { n: number }).n;
 
 /** Asserts a 503 `temporarily_unavailable` answered within a second. */
 async function expectUnavailable(send: () => request.Test): Promise<void> {
@@ -49,13 +49,13 @@ describe('a read-only SQLite database', () => {
     const session = await login(server.app, 'alice', PASSWORD);
     const client = await makeClientKey();
     const before = sessionCount();
-    server.runtime.db.pragma('query_only = ON');
+    sqliteOf(server).pragma('query_only = ON');
     try {
       await expectUnavailable(() => request(server.app).post('/auth/login').send({ username: 'alice', password: PASSWORD, client_key: client.publicJwk }));
       await expectUnavailable(() => request(server.app).post('/auth/refresh').send({ refresh_token: session.refreshToken }));
       await expectUnavailable(() => request(server.app).post('/auth/logout').set('Authorization', `Bearer ${session.bearer}`));
     } finally {
-      server.runtime.db.pragma('query_only = OFF');
+      sqliteOf(server).pragma('query_only = OFF');
     }
     expect(sessionCount()).toBe(before);
     await request(server.app).post('/auth/refresh').send({ refresh_token: session.refreshToken }).expect(200);

@@ -93,6 +93,7 @@ async function bootError(config: Config): Promise<Error> {
 
 function expectOneLineNaming(error: Error, file: string): void {
   expect(error).toBeInstanceOf(KeyLoadError);
+  expect(error).toMatchObject({ code: 'key_load_failed' });
   expect(error.message).toContain(file);
   expect(error.message).not.toMatch(/[\r\n]/);
 }

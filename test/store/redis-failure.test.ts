@@ -1,3 +1,4 @@
+import { rotateRefreshToken } from '../../src/sessions/rotation.js';
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import request from 'supertest';
@@ -61,10 +62,11 @@ async function eventually(ms: number, check: () => Promise<unknown>): Promise<vo
 function everyMethod(store: RedisSessionStore, cachedId: string): Record<string, () => Promise<unknown>> {
   const now = Date.now();
   return {
-    'getSession (cached)': () => store.getSession(cachedId),
-    'getSession (not cached)': () => store.getSession(randomUUID()),
+    'getSession (cached)': () => store.getSession(cachedId, now),
+    'getSession (not cached)': () => store.getSession(randomUUID(), now),
     createSession: () => store.createSession(newSession(), newHash()),
-    rotateRefreshToken: () => store.rotateRefreshToken(newHash(), newHash(), at(now)),
+    findRefreshToken: () => store.findRefreshToken(newHash(), now),
+    advanceRefreshToken: () => store.advanceRefreshToken({ sessionId: randomUUID(), expectedHash: newHash(), nextHash: newHash(), now, idleExpiresAt: now }),
     touchSession: () => store.touchSession(randomUUID(), now),
     revokeSession: () => store.revokeSession(randomUUID(), now),
     revokeUserSessions: () => store.revokeUserSessions(`user-${randomUUID()}`, now),
@@ -114,7 +116,7 @@ describeWithRedisServer('a Redis that dies or stalls under a store', () => {
     await eventually(5000, async () => expect(store.caching).toBe(true));
     const session = newSession();
     await store.createSession(session, newHash());
-    expect(await store.getSession(session.id)).toEqual(session);
+    expect(await store.getSession(session.id, Date.now())).toEqual(session);
     return session.id;
   }
 
@@ -129,7 +131,7 @@ describeWithRedisServer('a Redis that dies or stalls under a store', () => {
     const session = newSession();
     const token = newHash();
     await store.createSession(session, token);
-    expect(await store.rotateRefreshToken(token, newHash(), at(session.createdAt + 1000))).toMatchObject({ status: 'rotated' });
+    expect(await rotateRefreshToken(store, token, newHash(), at(session.createdAt + 1000))).toMatchObject({ status: 'rotated' });
     await eventually(5000, async () => expect(store.caching).toBe(true));
   });
 
@@ -142,8 +144,8 @@ describeWithRedisServer('a Redis that dies or stalls under a store', () => {
     await Promise.all(Object.values(everyMethod(store, cachedId)).map((call) => unavailableBy(pausedAt + BOUND_MS, call)));
 
     await eventually(5000, () => store.ping());
-    expect(await store.getSession(session.id)).toEqual(session);
-    expect(await store.rotateRefreshToken(token, newHash(), at(session.createdAt + 1000))).toMatchObject({ status: 'rotated' });
+    expect(await store.getSession(session.id, Date.now())).toEqual(session);
+    expect(await rotateRefreshToken(store, token, newHash(), at(session.createdAt + 1000))).toMatchObject({ status: 'rotated' });
   });
 
   describe('over HTTP', () => {

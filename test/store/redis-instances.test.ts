@@ -1,3 +1,4 @@
+import { rotateRefreshToken } from '../../src/sessions/rotation.js';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import request from 'supertest';
@@ -21,7 +22,7 @@ async function within(ms: number, since: number, check: () => Promise<boolean>):
   }
 }
 
-const revokedOn = (store: SessionStore, id: string) => async () => (await store.getSession(id))?.revokedAt != null;
+const revokedOn = (store: SessionStore, id: string) => async () => (await store.getSession(id, Date.now()))?.revokedAt != null;
 
 const prefix = uniquePrefix('instances');
 
@@ -49,15 +50,15 @@ describeWithRedis('several store instances sharing one Redis', () => {
     const token = newHash();
     await a.createSession(session, token);
     expect(b.caching).toBe(true);
-    expect(await b.getSession(session.id)).toEqual(session);
+    expect(await b.getSession(session.id, Date.now())).toEqual(session);
     return { session, token };
   }
 
   it('serves a warm session from its local cache, without asking Redis', async () => {
     const { session } = await warmOnB();
     await raw.hset(`${prefix}session:${session.id}`, 'epoch', 'changed-behind-its-back');
-    expect(await b.getSession(session.id)).toEqual(session);
-    expect(await a.getSession(session.id)).toMatchObject({ epoch: 'changed-behind-its-back' });
+    expect(await b.getSession(session.id, Date.now())).toEqual(session);
+    expect(await a.getSession(session.id, Date.now())).toMatchObject({ epoch: 'changed-behind-its-back' });
   });
 
   it('refuses on B, within 100 ms, a session revoked on A', async () => {
@@ -78,17 +79,17 @@ describeWithRedis('several store instances sharing one Redis', () => {
   it('refuses on B, within 100 ms, a session whose refresh token was reused on A', async () => {
     const { session, token } = await warmOnB();
     const t = session.createdAt;
-    await a.rotateRefreshToken(token, newHash(), at(t + 1000));
-    expect(await a.rotateRefreshToken(token, newHash(), at(t + 60_000))).toEqual({ status: 'reused', sessionId: session.id });
+    await rotateRefreshToken(a, token, newHash(), at(t + 1000));
+    expect(await rotateRefreshToken(a, token, newHash(), at(t + 60_000))).toEqual({ status: 'reused', sessionId: session.id, userId: session.userId });
     expect(await within(PROPAGATION_MS, Date.now(), revokedOn(b, session.id))).toBe(true);
   });
 
   it('caches the session a rotation returned', async () => {
     const { session, token } = await warmOnB();
-    const rotated = await b.rotateRefreshToken(token, newHash(), at(session.createdAt + 1000, { idleExpiresAt: session.createdAt + 50 * 60_000 }));
+    const rotated = await rotateRefreshToken(b, token, newHash(), at(session.createdAt + 1000, { idleExpiresAt: session.createdAt + 50 * 60_000 }));
     expect(rotated.status).toBe('rotated');
     await raw.hset(`${prefix}session:${session.id}`, 'epoch', 'changed-behind-its-back');
-    expect(await b.getSession(session.id)).toEqual({ ...session, lastUsedAt: session.createdAt + 1000, idleExpiresAt: session.createdAt + 50 * 60_000 });
+    expect(await b.getSession(session.id, Date.now())).toEqual({ ...session, lastUsedAt: session.createdAt + 1000, idleExpiresAt: session.createdAt + 50 * 60_000 });
   });
 });
 

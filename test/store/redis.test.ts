@@ -1,6 +1,8 @@
+import { rotateRefreshToken } from '../../src/sessions/rotation.js';
 import { Redis } from 'ioredis';
 import { StoreUnavailableError } from '../../src/errors.js';
 import { RedisSessionStore } from '../../src/store/redis.js';
+import type { SessionStore } from '../../src/store/types.js';
 import { deleteKeys, describeWithRedis, REDIS_TEST_URL, uniquePrefix } from '../helpers/redis.js';
 import { at, describeStoreContract, newHash, newSession } from './contract.js';
 
@@ -10,8 +12,19 @@ let stores = 0;
 describeWithRedis('RedisSessionStore', () => {
   afterAll(() => deleteKeys(REDIS_TEST_URL, prefix));
 
-  // Each store gets its own prefix, so purging and listing see only that test's sessions.
-  describeStoreContract('redis', () => RedisSessionStore.connect(REDIS_TEST_URL, `${prefix}${stores++}:`));
+  // Each store gets its own prefix, so purging and listing see only that test's sessions; a peer
+  // (another instance, with its own connections) shares its store's prefix.
+  const prefixOf = new WeakMap<SessionStore, string>();
+  describeStoreContract(
+    'redis',
+    async () => {
+      const own = `${prefix}${stores++}:`;
+      const store = await RedisSessionStore.connect(REDIS_TEST_URL, own);
+      prefixOf.set(store, own);
+      return store;
+    },
+    { peerOf: (store) => RedisSessionStore.connect(REDIS_TEST_URL, prefixOf.get(store) as string) },
+  );
 
   describe('keys in Redis', () => {
     const own = `${prefix}keys:`;
@@ -42,7 +55,7 @@ describeWithRedis('RedisSessionStore', () => {
       const token = newHash();
       const next = newHash();
       await store.createSession(session, token);
-      await store.rotateRefreshToken(token, next, at(session.createdAt + 1000));
+      await rotateRefreshToken(store, token, next, at(session.createdAt + 1000));
       const keys = await keysUnder(`${own}session:${session.id}`);
       keys.push(...(await keysUnder(`${own}refresh:`)), ...(await keysUnder(`${own}user:${session.userId}`)));
       expect([...keys].sort()).toEqual(
@@ -74,7 +87,7 @@ describeWithRedis('RedisSessionStore', () => {
       const duplicate = store.createSession({ ...session, userId: 'someone-else' }, newHash());
       await expect(duplicate).rejects.toThrow(/already exists/);
       await expect(store.createSession(session, newHash())).rejects.not.toBeInstanceOf(StoreUnavailableError);
-      expect(await store.getSession(session.id)).toEqual(session);
+      expect(await store.getSession(session.id, Date.now())).toEqual(session);
     });
 
     it('publishes a revocation on the revocations channel, and nothing for a touch', async () => {

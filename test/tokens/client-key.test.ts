@@ -1,5 +1,5 @@
 import { calculateJwkThumbprint, compactDecrypt, CompactEncrypt } from 'jose';
-import { HttpError } from '../../src/errors.js';
+import { AuthError } from '../../src/errors.js';
 import { importStoredClientKey, parseClientKey } from '../../src/tokens/index.js';
 import { makeClientKey, type ClientKeyKind } from '../helpers/client.js';
 
@@ -46,8 +46,8 @@ describe('parseClientKey', () => {
 
   it('refuses with the invalid_client_key code', async () => {
     const error = await parseClientKey({ kty: 'oct', k: 'AAAA' }).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(HttpError);
-    expect(error).toMatchObject({ code: 'invalid_client_key', status: 400 });
+    expect(error).toBeInstanceOf(AuthError);
+    expect(error).toMatchObject({ code: 'invalid_client_key' });
   });
 });
 

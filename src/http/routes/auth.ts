@@ -2,7 +2,7 @@ import { Router, type Request, type RequestHandler, type Response } from 'expres
 import { rateLimit, ipKeyGenerator } from 'express-rate-limit';
 import { z } from 'zod';
 import type { Config } from '../../config/index.js';
-import { HttpError } from '../../errors.js';
+import { AuthError, HttpError } from '../../errors.js';
 import type { SessionService, TokenGrant } from '../../sessions/service.js';
 import { parseClientKey } from '../../tokens/client-key.js';
 import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from '../../users/password.js';
@@ -71,7 +71,7 @@ export function authRoutes(config: Config, sessions: SessionService): Router {
       if (typeof presented !== 'string') throw new HttpError('invalid_grant');
       sendGrant(res, await sessions.refresh(presented), transport);
     } catch (error) {
-      if (transport === 'cookie' && error instanceof HttpError && error.code === 'invalid_grant') clearRefreshCookie(res);
+      if (transport === 'cookie' && error instanceof AuthError && error.code === 'invalid_grant') clearRefreshCookie(res);
       throw error;
     }
   });
@@ -83,13 +83,13 @@ export function authRoutes(config: Config, sessions: SessionService): Router {
   });
 
   router.post('/logout', auth, async (_req, res) => {
-    await sessions.logout(principalOf(res).session.id);
+    await sessions.logout(principalOf(res));
     clearRefreshCookie(res);
     res.status(204).end();
   });
 
   router.post('/logout-all-devices', auth, async (_req, res) => {
-    await sessions.logoutAll(principalOf(res).user.id);
+    await sessions.logoutAll(principalOf(res));
     clearRefreshCookie(res);
     res.status(204).end();
   });
