@@ -1,16 +1,11 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { closeSync, openSync, statSync, unlinkSync } from 'node:fs';
 import { createServer } from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
 import { Redis } from 'ioredis';
+import { describeNeeding } from './requirement.js';
 
 /** The Redis the shared-Redis suites use: `REDIS_TEST_URL`, default the local default port. */
 export const REDIS_TEST_URL = process.env.REDIS_TEST_URL || 'redis://127.0.0.1:6379';
-
-/** With `CI=true` a suite that needs Redis fails instead of being skipped. */
-const REQUIRED = process.env.CI === 'true';
 
 /** Whether a Redis at `url` answers PING within about a second. */
 export async function probeRedis(url: string): Promise<boolean> {
@@ -40,51 +35,16 @@ export const redisReachable = await probeRedis(REDIS_TEST_URL);
 /** Whether a `redis-server` binary is on PATH, for suites that start their own. */
 export const redisServerInstalled = spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status === 0;
 
-/**
- * Prints one line on stderr, once per test run (Jest workers share a marker file keyed by the run's
- * main process), so a skipped Redis suite is visible without repeating itself per file.
- */
-function announceOnce(line: string): void {
-  const runner = process.send ? process.ppid : process.pid;
-  const marker = path.join(os.tmpdir(), `jwe-auth-redis-skip-${runner}-${line.length}`);
-  try {
-    if (Date.now() - statSync(marker).mtimeMs > 10 * 60_000) unlinkSync(marker);
-  } catch {
-    // No marker yet.
-  }
-  try {
-    closeSync(openSync(marker, 'wx'));
-  } catch {
-    return;
-  }
-  process.stderr.write(`${line}\n`);
-}
-
-/**
- * `describe` for a suite that needs a resource: runs it when `available`; otherwise fails it under
- * `CI=true`, or skips it with one visible line.
- */
-function describeNeeding(available: boolean, why: string, name: string, body: () => void): void {
-  if (available) return describe(name, body);
-  if (REQUIRED) {
-    return describe(name, () => {
-      it('has Redis available (required with CI=true)', () => {
-        throw new Error(`${why}; CI=true requires the Redis suites to run`);
-      });
-    });
-  }
-  announceOnce(`Redis suites skipped: ${why} (set REDIS_TEST_URL, or CI=true to require it)`);
-  return describe.skip(name, body);
-}
+const HINT = 'set REDIS_TEST_URL';
 
 /** A suite that needs the shared Redis at {@link REDIS_TEST_URL}. */
 export function describeWithRedis(name: string, body: () => void): void {
-  describeNeeding(redisReachable, `no Redis at ${REDIS_TEST_URL}`, name, body);
+  describeNeeding('Redis', redisReachable, `no Redis at ${REDIS_TEST_URL}`, HINT, name, body);
 }
 
 /** A suite that starts its own `redis-server` processes. */
 export function describeWithRedisServer(name: string, body: () => void): void {
-  describeNeeding(redisServerInstalled, 'no redis-server on PATH to start a private Redis', name, body);
+  describeNeeding('Redis', redisServerInstalled, 'no redis-server on PATH to start a private Redis', HINT, name, body);
 }
 
 /** A key prefix no other test run uses. */

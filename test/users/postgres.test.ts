@@ -1,0 +1,13 @@
+import { PostgresDatabase } from '../../src/db/postgres.js';
+import { PostgresUserDirectory } from '../../src/users/postgres.js';
+import { describeWithPostgres, emptyTables, testDatabasePerFile } from '../helpers/postgres.js';
+import { describeUserDirectoryContract } from './contract.js';
+
+describeWithPostgres('PostgresUserDirectory', () => {
+  const url = testDatabasePerFile();
+
+  describeUserDirectoryContract('postgres', async () => {
+    await emptyTables(url(), ['users']);
+    return PostgresUserDirectory.open(await PostgresDatabase.connect(url(), { max: 4 }));
+  });
+});
