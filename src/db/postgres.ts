@@ -162,10 +162,23 @@ export class PostgresDatabase {
   }
 }
 
+/**
+ * The SQLSTATE of an error PostgreSQL itself answered (a `pg.DatabaseError`), or `undefined` for any
+ * other failure (a broken connection, a timeout). Read from the error's shape, not `instanceof`, so
+ * it holds whichever copy of `pg` made the error.
+ *
+ * @example if (sqlState(error) === '23505') throw userExists(username);
+ */
+export function sqlState(error: unknown): string | undefined {
+  const { code, severity } = (error ?? {}) as { code?: unknown; severity?: unknown };
+  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) && typeof severity === 'string' ? code : undefined;
+}
+
 /** A driver failure as the caller should see it: "cannot answer" becomes `StoreUnavailableError`. */
 function translate(error: unknown): Error {
-  if (error instanceof pg.DatabaseError && !(error.code !== undefined && UNAVAILABLE.test(error.code))) return error;
-  const reason = error instanceof pg.DatabaseError ? `${error.code ?? ''} ${error.message}` : error instanceof Error ? error.message : String(error);
-  return new StoreUnavailableError(`postgres: ${reason}`);
+  const state = sqlState(error);
+  if (state !== undefined && !UNAVAILABLE.test(state)) return error as Error;
+  const message = (error as { message?: unknown } | null)?.message;
+  return new StoreUnavailableError(`postgres: ${state === undefined ? '' : `${state} `}${typeof message === 'string' ? message : String(error)}`);
 }
 

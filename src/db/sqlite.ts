@@ -83,11 +83,21 @@ export function guarded<T>(step: () => T): T {
   try {
     return step();
   } catch (error) {
-    if (error instanceof MigrationError) throw error;
-    const code = (error as { code?: unknown }).code;
-    if ((typeof code === 'string' && UNAVAILABLE.test(code)) || !(error instanceof Error) || /not open/.test(error.message)) {
-      throw new StoreUnavailableError(`sqlite: ${typeof code === 'string' ? code : 'unavailable'}`);
-    }
-    throw error;
+    throw translate(error);
   }
+}
+
+/**
+ * A failure as the caller should see it. Decided by the error's `code` and `message`, not by
+ * `instanceof`: the native driver may build its errors in another realm (as under Jest).
+ */
+function translate(error: unknown): unknown {
+  if (error instanceof MigrationError || error instanceof StoreUnavailableError) return error;
+  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
+  if (typeof code === 'string' && code.startsWith('SQLITE_')) {
+    return UNAVAILABLE.test(code) ? new StoreUnavailableError(`sqlite: ${code}`) : error;
+  }
+  // A closed database, or something thrown that is not an error at all: the store cannot answer.
+  if (typeof message !== 'string' || /not open/.test(message)) return new StoreUnavailableError('sqlite: unavailable');
+  return error;
 }

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import pg from 'pg';
-import type { PostgresDatabase } from '../db/postgres.js';
+import { sqlState, type PostgresDatabase } from '../db/postgres.js';
 import { checkUsername, noSuchUser, noUserWithId, userExists, type User, type UserDirectory } from './directory.js';
 
 /**
@@ -67,7 +66,7 @@ export class PostgresUserDirectory implements UserDirectory {
         [id, username, passwordHash, now],
       );
     } catch (error) {
-      if (error instanceof pg.DatabaseError && error.code === '23505') throw userExists(username);
+      if (sqlState(error) === '23505') throw userExists(username);
       throw error;
     }
     return { id, username, passwordHash, disabled: false, createdAt: now, passwordChangedAt: now };
