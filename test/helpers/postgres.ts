@@ -8,6 +8,13 @@ import { describeNeeding } from './requirement.js';
  */
 export const PG_TEST_URL = process.env.PG_TEST_URL || 'postgres://postgres@127.0.0.1:5432/test';
 
+/**
+ * Pool options for contract suites: the production timeouts (400 ms / 500 ms) relaxed, because racing
+ * callers queue on the pool and a loaded test machine slows PostgreSQL down. The production timeouts
+ * are checked by `test/store/postgres-failure.test.ts`.
+ */
+export const RELAXED_TIMEOUTS = Object.freeze({ connectionTimeoutMillis: 10_000, query_timeout: 10_000, statement_timeout: 10_000 });
+
 /** Runs `step` on a short-lived connection to `url`. */
 async function withClient<T>(url: string, step: (client: pg.Client) => Promise<T>): Promise<T> {
   const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 1000, query_timeout: 10_000 });

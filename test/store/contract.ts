@@ -295,15 +295,17 @@ export function describeStoreContract(name: string, open: () => Promise<SessionS
           expect(await peer.getSession(session.id, t + 1)).toEqual(session);
           await store.revokeSession(session.id, t + 2);
           const revokedAt = performance.now();
-          // The time the first read that saw the revocation was sent, measured from the revocation.
-          let seenAfter = Infinity;
-          while (seenAfter === Infinity && performance.now() - revokedAt < 1000) {
+          // The send time of the last read that still showed the session live, from the revocation.
+          let servedAfter = 0;
+          for (;;) {
             const sent = performance.now();
-            if ((await peer.getSession(session.id, t + 3))?.revokedAt === t + 2) seenAfter = sent - revokedAt;
+            if ((await peer.getSession(session.id, t + 3))?.revokedAt === t + 2) break;
+            servedAfter = sent - revokedAt;
+            if (servedAfter > 1000) break;
             // Let I/O in (a notice on a subscription), as requests arriving over the network would.
-            else await new Promise((resolve) => setImmediate(resolve));
+            await new Promise((resolve) => setImmediate(resolve));
           }
-          expect(seenAfter).toBeLessThan(100);
+          expect(servedAfter).toBeLessThan(100);
         });
       }
     });

@@ -1,6 +1,6 @@
 import { PostgresDatabase } from '../../src/db/postgres.js';
 import { PostgresUserDirectory } from '../../src/users/postgres.js';
-import { describeWithPostgres, emptyTables, testDatabasePerFile } from '../helpers/postgres.js';
+import { describeWithPostgres, emptyTables, RELAXED_TIMEOUTS, testDatabasePerFile } from '../helpers/postgres.js';
 import { describeUserDirectoryContract } from './contract.js';
 
 describeWithPostgres('PostgresUserDirectory', () => {
@@ -8,6 +8,6 @@ describeWithPostgres('PostgresUserDirectory', () => {
 
   describeUserDirectoryContract('postgres', async () => {
     await emptyTables(url(), ['users']);
-    return PostgresUserDirectory.open(await PostgresDatabase.connect(url(), { max: 4 }));
+    return PostgresUserDirectory.open(await PostgresDatabase.connect(url(), { max: 4, ...RELAXED_TIMEOUTS }));
   });
 });
