@@ -1,5 +1,7 @@
-import { decideRotation } from '../../src/sessions/rotation.js';
-import type { RefreshTokenFacts } from '../../src/store/types.js';
+import { decideRotation, MAX_ROTATION_ATTEMPTS, rotateRefreshToken } from '../../src/sessions/rotation.js';
+import { MemorySessionStore } from '../../src/store/memory.js';
+import type { RefreshAdvance, RefreshTokenFacts, SessionRecord } from '../../src/store/types.js';
+import { at } from '../store/contract.js';
 import { newHash, newSession } from '../store/contract.js';
 
 const GRACE = 10_000;
@@ -43,5 +45,27 @@ describe('the refresh rotation rule', () => {
   it('gives no grace at all with a zero window', () => {
     expect(decideRotation(facts(newHash(), t, t), presented, t, 0)).toBe('duplicate');
     expect(decideRotation(facts(newHash(), t, t), presented, t + 1, 0)).toBe('reuse');
+  });
+});
+
+describe('rotating against a session that keeps changing', () => {
+  /** A store where another request always advances the session first. */
+  class AlwaysLosing extends MemorySessionStore {
+    advances = 0;
+    override async advanceRefreshToken(_advance: RefreshAdvance): Promise<SessionRecord | null> {
+      this.advances++;
+      return null;
+    }
+  }
+
+  it('gives up after a bounded number of rounds with a retryable 503 code, issuing nothing', async () => {
+    const store = new AlwaysLosing();
+    const session = newSession();
+    const token = newHash();
+    await store.createSession(session, token);
+    const outcome = await rotateRefreshToken(store, token, newHash(), at(session.createdAt + 1)).catch((error: unknown) => error);
+    expect(outcome).toMatchObject({ name: 'AuthError', code: 'temporarily_unavailable' });
+    expect(store.advances).toBe(MAX_ROTATION_ATTEMPTS);
+    expect(await store.findRefreshToken(token, session.createdAt + 2)).toMatchObject({ currentHash: token, supersededAt: null });
   });
 });
