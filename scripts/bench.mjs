@@ -51,7 +51,7 @@ try {
   console.log(`node ${process.version}, ${os.cpus().length} cores; signing ${runtime.keys.signing.alg}, encryption ${runtime.keys.encryption.alg}`);
   console.log(`client key X25519 ${await calculateJwkThumbprint(clientJwk)}\n`);
 
-  const user = await runtime.users.add('bench', await hashPassword('bench password'));
+  const user = await runtime.users.add('bench', await hashPassword('bench password'), Date.now());
   const issueInput = {
     issuer: config.issuer, audience: config.audience, subject: user.id, sessionId: 'bench-session',
     ttlMs: config.accessTokenTtl, signingKey: runtime.keys.signing, clientKey,

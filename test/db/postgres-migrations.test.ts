@@ -48,10 +48,13 @@ describeWithPostgres('PostgreSQL migrations at boot', () => {
     expect(await rows(database.url, 'SELECT component, version FROM jwe_auth_migrations ORDER BY component')).toEqual(versions);
   });
 
-  it('refuses a schema newer than this server knows', async () => {
+  it('refuses a schema newer than this server knows; the server stops its boot with one line', async () => {
     await bootMigrations(database.url);
-    await rows(database.url, "UPDATE jwe_auth_migrations SET version = 99 WHERE component = 'users'");
+    await rows(database.url, "UPDATE jwe_auth_migrations SET version = 99 WHERE component = 'sessions'");
     await expect(bootMigrations(database.url)).rejects.toMatchObject({ code: 'migration_failed', name: 'MigrationError' });
+    const result = await startServerExpectingFailure({ env: { STORE: 'postgres', DATABASE_URL: database.url, LOG_LEVEL: 'silent' } });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe('jwe-auth-server: refusing to start: the sessions tables are at version 99, newer than this server knows (1)\n');
   });
 
   it('rolls a failed migration back whole and records nothing', async () => {
