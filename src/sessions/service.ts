@@ -12,7 +12,7 @@ import { issueAccessToken } from '../tokens/issue.js';
 import type { AccessClaims } from '../tokens/policy.js';
 import { hashRefreshToken, newRefreshToken } from '../tokens/refresh.js';
 import { dummyPasswordHash, hashPassword, verifyPassword } from '../users/password.js';
-import type { User, UserDirectory } from '../users/directory.js';
+import { UserError, type User, type UserDirectory } from '../users/directory.js';
 import { rotateRefreshToken } from './rotation.js';
 
 /** The token response of login and refresh, as the contract words it, plus what the HTTP layer needs. */
@@ -237,7 +237,10 @@ export class SessionService {
     const hash = await hashPassword(newPassword);
     const now = this.#clock();
     const revoked = await this.store.revokeUserSessions(principal.user.id, now, principal.session.id);
-    await this.users.setPasswordHash(principal.user.id, hash, now);
+    await this.users.setPasswordHash(principal.user.id, hash, now).catch((error: unknown) => {
+      // Deleted by the CLI since this request was authenticated: its token no longer stands.
+      throw error instanceof UserError ? new TokenRejectedError('user deleted') : error;
+    });
     this.#events.audit('password_changed', { user_id: principal.user.id, session_id: principal.session.id, sessions_revoked: revoked.length });
   }
 

@@ -94,6 +94,13 @@ describe('what SessionService reports', () => {
     ]);
   });
 
+  it('refuses a password change of a user deleted since the request was authenticated, as a refused token', async () => {
+    await users.add('dave', await hashPassword(PASSWORD), time.now());
+    const { principal } = await loggedIn('dave');
+    await users.remove('dave');
+    await expect(service.changePassword(principal, PASSWORD, 'a brand new secret')).rejects.toMatchObject({ code: 'token_rejected' });
+  });
+
   it('refuses an access token once the fake clock passes its expiry, without sleeping', async () => {
     const client = await makeClientKey();
     const grant = await service.login('alice', PASSWORD, await parseClientKey(client.publicJwk), null);
