@@ -1,3 +1,4 @@
+import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { parseDuration } from './duration.js';
@@ -62,8 +63,18 @@ export interface Config {
   readonly encryptionKeyType: EncryptionKeyType;
   /** `COOKIE_SECURE`: mark the refresh cookie `Secure`. */
   readonly cookieSecure: boolean;
-  /** `LOGIN_RATE_LIMIT`: login attempts per minute for one IP and username. */
+  /** `LOGIN_RATE_LIMIT`: failed logins a minute for one client IP and username (also failed password changes a minute per user). */
   readonly loginRateLimit: number;
+  /** `LOGIN_IP_RATE_LIMIT`: failed logins a minute for one client IP, across usernames. */
+  readonly loginIpRateLimit: number;
+  /** `LOGIN_CONCURRENCY`: password hashes computed at once by this process (`auto`: the cores divided among the workers). */
+  readonly loginConcurrency: number;
+  /** `SHUTDOWN_TIMEOUT`: the longest a SIGTERM/SIGINT drain may take before the process exits 1. */
+  readonly shutdownTimeout: number;
+  /** `REQUEST_TIMEOUT`: a request whose headers and body are not fully received by then is answered 408 and closed. */
+  readonly requestTimeout: number;
+  /** `WORKERS`: server processes (node:cluster workers); `auto` is one per core. 1: no cluster. */
+  readonly workers: number;
   /**
    * `TRUST_PROXY`: how many reverse proxies stand in front of the server; the client IP is taken
    * that many hops from the right of `X-Forwarded-For` (0: the socket address).
@@ -141,6 +152,18 @@ const integer = (fallback: string, min: number, max: number) =>
       return n;
     });
 
+/** A whole number from `min` to `max`, or `auto` (read as `null`). */
+const countOrAuto = (fallback: string, min: number, max: number) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((value, ctx) => {
+      if (value === 'auto') return null;
+      if (/^\d+$/.test(value) && Number(value) >= min && Number(value) <= max) return Number(value);
+      ctx.addIssue({ code: 'custom', message: `must be auto or a whole number from ${min} to ${max} (got ${shown(value)})` });
+      return z.NEVER;
+    });
+
 const url = (fallback: string) =>
   z
     .string()
@@ -170,6 +193,11 @@ const schema = z.object({
   ENCRYPTION_KEY_TYPE: oneOf(ENCRYPTION_KEY_TYPES, 'x25519'),
   COOKIE_SECURE: bool('true'),
   LOGIN_RATE_LIMIT: integer('10', 1, 1_000_000),
+  LOGIN_IP_RATE_LIMIT: integer('100', 1, 1_000_000),
+  LOGIN_CONCURRENCY: countOrAuto('auto', 1, 1024),
+  SHUTDOWN_TIMEOUT: duration('10s'),
+  REQUEST_TIMEOUT: duration('30s'),
+  WORKERS: countOrAuto('1', 1, 256),
   TRUST_PROXY: integer('0', 0, 10),
   LOG_LEVEL: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
   KEY_RELOAD_INTERVAL: duration('30s', 0),
@@ -232,6 +260,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (e.REDIS_URL !== undefined && !/^rediss?:\/\//.test(e.REDIS_URL)) {
     throw new ConfigError('REDIS_URL must start with redis:// or rediss://');
   }
+  const cores = os.availableParallelism();
+  const workers = e.WORKERS ?? cores;
+  if (workers > 1 && e.STORE === 'memory') {
+    throw new ConfigError(`WORKERS must be 1 with STORE=memory (got ${workers}): memory is private to each process`);
+  }
   return Object.freeze({
     port: e.PORT,
     host: e.HOST,
@@ -253,6 +286,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     encryptionKeyType: e.ENCRYPTION_KEY_TYPE,
     cookieSecure: e.COOKIE_SECURE,
     loginRateLimit: e.LOGIN_RATE_LIMIT,
+    loginIpRateLimit: e.LOGIN_IP_RATE_LIMIT,
+    loginConcurrency: e.LOGIN_CONCURRENCY ?? Math.max(1, Math.floor(cores / workers)),
+    shutdownTimeout: e.SHUTDOWN_TIMEOUT,
+    requestTimeout: e.REQUEST_TIMEOUT,
+    workers,
     trustProxyHops: e.TRUST_PROXY,
     logLevel: e.LOG_LEVEL,
     keyReloadInterval: e.KEY_RELOAD_INTERVAL,

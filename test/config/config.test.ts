@@ -1,3 +1,4 @@
+import os from 'node:os';
 import path from 'node:path';
 import { ConfigError, loadConfig } from '../../src/config/index.js';
 import { parseDuration } from '../../src/config/duration.js';
@@ -43,6 +44,12 @@ describe('loadConfig', () => {
       signingAlg: 'ES256',
       encryptionKeyType: 'x25519',
       cookieSecure: true,
+      loginRateLimit: 10,
+      loginIpRateLimit: 100,
+      shutdownTimeout: 10_000,
+      requestTimeout: 30_000,
+      workers: 1,
+      loginConcurrency: os.availableParallelism(),
     });
   });
 
@@ -181,6 +188,38 @@ describe('DATABASE_URL', () => {
     expect(loadConfig({ DATABASE_URL: 'postgresql://auth@db.example:5433/auth' }).databaseUrl).toBe('postgresql://auth@db.example:5433/auth');
     expect(loadConfig({ STORE: 'postgres', DATABASE_URL: 'postgres://db.example/auth' })).toMatchObject({ store: 'postgres', databaseUrl: 'postgres://db.example/auth' });
   });
+
+  it('never echoes the URL, which may hold a password, in an error', () => {
+    expect(configError({ DATABASE_URL: 'mysql://admin:s3cret@db/auth' }).message).not.toContain('s3cret');
+  });
+});
+
+describe('running as a fleet', () => {
+  it.each([
+    ['LOGIN_IP_RATE_LIMIT', '0'],
+    ['LOGIN_CONCURRENCY', '0'],
+    ['LOGIN_CONCURRENCY', 'many'],
+    ['WORKERS', '0'],
+    ['WORKERS', '2.5'],
+    ['WORKERS', 'all'],
+    ['SHUTDOWN_TIMEOUT', 'soon'],
+    ['SHUTDOWN_TIMEOUT', '500ms'],
+    ['REQUEST_TIMEOUT', '0'],
+  ])('refuses %s=%s with one line naming the variable', (variable, value) => {
+    expectRefusal({ [variable]: value }, variable);
+  });
+
+  it('reads WORKERS=auto as one worker per core, and shares the cores among them for hashing', () => {
+    const cores = os.availableParallelism();
+    expect(loadConfig({ WORKERS: 'auto' })).toMatchObject({ workers: cores, loginConcurrency: 1 });
+    expect(loadConfig({ WORKERS: '3', LOGIN_CONCURRENCY: '2' })).toMatchObject({ workers: 3, loginConcurrency: 2 });
+  });
+
+  it('refuses WORKERS above 1 with STORE=memory, whose sessions and throttle are private to each process', () => {
+    expectRefusal({ STORE: 'memory', WORKERS: '2' }, 'WORKERS');
+    expect(loadConfig({ STORE: 'memory', WORKERS: '1' }).workers).toBe(1);
+  });
+
 });
 
 describe('REDIS_URL', () => {
