@@ -8,6 +8,7 @@ import type { AuthEvents } from './events.js';
 import { KeyManager } from './keys/manager.js';
 import { SessionService } from './sessions/service.js';
 import { createStore } from './store/index.js';
+import { LoginThrottle } from './throttle/index.js';
 import type { SessionStore } from './store/types.js';
 import type { UserDirectory } from './users/directory.js';
 import { openUserDirectory } from './users/index.js';
@@ -71,17 +72,27 @@ export async function buildRuntime(config: Config, logger: Logger = createLogger
     for (const close of opened.reverse()) await close();
   };
   let db: Database.Database | undefined;
+  let postgres: PostgresDatabase | undefined;
   let store: SessionStore;
   let users: UserDirectory;
+  let throttle: LoginThrottle;
   try {
     db = needsSqlite ? openDatabase(config.sqlitePath) : undefined;
     const sqlite = db;
     if (sqlite) opened.push(() => void (sqlite.open && sqlite.close()));
-    const postgres = config.databaseUrl === undefined ? undefined : await PostgresDatabase.connect(config.databaseUrl);
-    if (postgres) opened.push(() => postgres.close());
+    const pool = config.databaseUrl === undefined ? undefined : await PostgresDatabase.connect(config.databaseUrl);
+    postgres = pool;
+    if (pool) opened.push(() => pool.close());
     users = await openUserDirectory(config, { postgres, sqlite });
     store = await createStore(config, { postgres, sqlite });
   } catch (error) {
+    await release();
+    throw error;
+  }
+  try {
+    throttle = await LoginThrottle.open(config, { postgres, sqlite: db });
+  } catch (error) {
+    await store.close();
     await release();
     throw error;
   }
@@ -108,8 +119,10 @@ export async function buildRuntime(config: Config, logger: Logger = createLogger
     db,
     sessions,
     logger,
+    throttle,
     async close() {
       for (const timer of timers) clearInterval(timer);
+      await throttle.close();
       await store.close();
       await users.close();
       await release();

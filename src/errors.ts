@@ -39,6 +39,21 @@ export class AuthError extends Error {
 }
 
 /**
+ * Too many failed attempts (the login throttle): 429 `too_many_requests`, with `Retry-After` set to
+ * {@link RateLimitedError.retryAfterSeconds} by the error handler.
+ *
+ * @example throw new RateLimitedError(42);
+ */
+export class RateLimitedError extends AuthError {
+  override readonly name = 'RateLimitedError';
+
+  /** @param retryAfterSeconds - When the count that refused the attempt starts over (at least 1). */
+  constructor(readonly retryAfterSeconds: number) {
+    super('too_many_requests');
+  }
+}
+
+/**
  * An error the HTTP layer raises (a malformed body, a missing bearer, a foreign origin, a limiter):
  * an {@link AuthError} that also carries response headers. Only `http/` throws it.
  *

@@ -8,7 +8,9 @@ import { JWKS_MAX_AGE_SECONDS } from '../keys/key-files.js';
 import type { KeyManager } from '../keys/manager.js';
 import type { SessionService } from '../sessions/service.js';
 import type { SessionStore } from '../store/types.js';
+import type { LoginThrottle } from '../throttle/index.js';
 import { errorHandler, notFound, RETRY_AFTER_SECONDS, sendError } from './error-handler.js';
+import { HashingGate } from './hashing-gate.js';
 import { principalOf, requireAuth } from './require-auth.js';
 import { authRoutes } from './routes/auth.js';
 import { docsRoutes } from './routes/docs.js';
@@ -25,6 +27,8 @@ export interface AppDependencies {
   readonly sessions: SessionService;
   /** Where errors and refused tokens are logged. */
   readonly logger: Logger;
+  /** Counts failed logins and password changes, shared by every instance using the same store. */
+  readonly throttle: LoginThrottle;
 }
 
 /** How a fork or an embedding app extends the server. */
@@ -69,18 +73,21 @@ const DEMO_CSP = [
  * caching on token responses. `server.ts` only listens; tests call the app with supertest.
  *
  * Teams add their own protected routes with {@link AppOptions.routes} and `requireAuth(sessions)`;
- * the session service is also in `app.locals.sessions`.
+ * the session service is also in `app.locals.sessions`, and the {@link HashingGate} that bounds
+ * password hashing in `app.locals.hashingGate`.
  *
  * @example
  * const app = createApp(await buildRuntime(loadConfig()));
  * app.listen(3000);
  */
 export function createApp(deps: AppDependencies, options: AppOptions = {}): Express {
-  const { config, keys, store, sessions, logger } = deps;
+  const { config, keys, store, sessions, logger, throttle } = deps;
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', config.trustProxyHops);
   app.locals.sessions = sessions;
+  const hashingGate = new HashingGate(config.loginConcurrency);
+  app.locals.hashingGate = hashingGate;
   app.use((_req, res, next) => {
     res.set({ 'X-Content-Type-Options': 'nosniff', 'Referrer-Policy': 'no-referrer', 'X-Frame-Options': 'DENY' });
     next();
@@ -106,7 +113,7 @@ export function createApp(deps: AppDependencies, options: AppOptions = {}): Expr
     }
   });
 
-  app.use('/auth', authRoutes(config, sessions));
+  app.use('/auth', authRoutes(config, sessions, { throttle, gate: hashingGate }));
   app.get('/api/me', requireAuth(sessions), (_req, res) => {
     const { user, session } = principalOf(res);
     res.set('Cache-Control', 'no-store');

@@ -1,6 +1,6 @@
 import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
 import type { Logger } from 'pino';
-import { AuthError, ERRORS, HttpError, StoreUnavailableError, TokenRejectedError, type ErrorCode } from '../errors.js';
+import { AuthError, ERRORS, HttpError, RateLimitedError, StoreUnavailableError, TokenRejectedError, type ErrorCode } from '../errors.js';
 
 /** The challenge sent with every 401 of a protected route when a token was presented (RFC 6750). */
 export const INVALID_TOKEN_CHALLENGE = 'Bearer error="invalid_token"';
@@ -50,7 +50,8 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       // Every 401 of a protected route carries a challenge (RFC 6750), also one raised after the
       // bearer was accepted (a wrong current password): the realm form, as the token itself was good.
       const challenge: Record<string, string> = status === 401 && res.locals.principal !== undefined ? { 'WWW-Authenticate': MISSING_TOKEN_CHALLENGE } : {};
-      const retry: Record<string, string> = status === 503 ? { 'Retry-After': RETRY_AFTER_SECONDS } : {};
+      const retryAfter = error instanceof RateLimitedError ? String(error.retryAfterSeconds) : status === 503 ? RETRY_AFTER_SECONDS : undefined;
+      const retry: Record<string, string> = retryAfter === undefined ? {} : { 'Retry-After': retryAfter };
       const headers = error instanceof HttpError ? error.headers : {};
       return sendError(res, error.code, error.description, { ...challenge, ...retry, ...headers });
     }

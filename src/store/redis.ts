@@ -255,8 +255,12 @@ export class RedisSessionStore implements SessionStore {
   }
 }
 
-/** Connects a lazy client and waits for it to be ready, retrying until `timeoutMs`. */
-function waitReady(client: Redis, timeoutMs: number): Promise<void> {
+/**
+ * Connects a lazy client and waits for it to be ready, retrying until `timeoutMs`.
+ *
+ * @throws {StoreUnavailableError} when it is not ready in time.
+ */
+export function waitReady(client: Redis, timeoutMs: number): Promise<void> {
   return new Promise((resolve, reject) => {
     let lastError = 'no answer';
     const onError = (error: Error) => {

@@ -1,11 +1,12 @@
-import { Router, type Request, type RequestHandler, type Response } from 'express';
-import { rateLimit, ipKeyGenerator } from 'express-rate-limit';
+import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import type { Config } from '../../config/index.js';
 import { AuthError, HttpError } from '../../errors.js';
 import type { SessionService, TokenGrant } from '../../sessions/service.js';
+import type { LoginThrottle } from '../../throttle/index.js';
 import { parseClientKey } from '../../tokens/client-key.js';
 import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from '../../users/password.js';
+import type { HashingGate } from '../hashing-gate.js';
 import { principalOf, requireAuth } from '../require-auth.js';
 import { parseBody } from '../validate.js';
 
@@ -23,10 +24,18 @@ const passwordBody = z.object({
   new_password: z.string().min(MIN_PASSWORD_LENGTH).max(MAX_PASSWORD_LENGTH),
 });
 
+/** What guards the routes that check a password: the shared failure throttle and this process's hashing gate. */
+export interface PasswordGuards {
+  readonly throttle: LoginThrottle;
+  readonly gate: HashingGate;
+}
+
 /**
  * The `/auth` routes: login, refresh, verify, logout, logout-all-devices, sessions and password.
+ * Login and password change are validated first, then wait for a hashing slot, then are held to
+ * the failure throttle.
  */
-export function authRoutes(config: Config, sessions: SessionService): Router {
+export function authRoutes(config: Config, sessions: SessionService, { throttle, gate }: PasswordGuards): Router {
   const router = Router();
   const auth = requireAuth(sessions);
   const issuerOrigin = new URL(config.issuer).origin;
@@ -44,17 +53,12 @@ export function authRoutes(config: Config, sessions: SessionService): Router {
     return res.json(grant.body);
   };
 
-  const loginLimiter = perMinuteLimiter(config.loginRateLimit, (req) => {
-    const username: unknown = (req.body as { username?: unknown } | undefined)?.username;
-    return `${ipKeyGenerator(req.ip ?? '')}|${typeof username === 'string' ? username.toLowerCase() : ''}`;
-  });
-  // Guessing the current password with a stolen bearer costs an argon2 hash each: limit it per user.
-  const passwordLimiter = perMinuteLimiter(config.loginRateLimit, (_req, res) => principalOf(res).user.id);
-
-  router.post('/login', loginLimiter, async (req, res) => {
+  router.post('/login', async (req, res) => {
     const body = parseBody(loginBody, req.body);
     const clientKey = await parseClientKey(body.client_key);
-    const grant = await sessions.login(body.username, body.password, clientKey, req.get('user-agent') ?? null);
+    const grant = await gate.run(() =>
+      throttle.login(req.ip ?? '', body.username, () => sessions.login(body.username, body.password, clientKey, req.get('user-agent') ?? null)),
+    );
     sendGrant(res, grant, body.refresh_transport);
   });
 
@@ -116,25 +120,15 @@ export function authRoutes(config: Config, sessions: SessionService): Router {
     res.status(204).end();
   });
 
-  router.post('/password', auth, passwordLimiter, async (req, res) => {
+  // Guessing the current password with a stolen bearer costs an argon2 hash each: failures are limited per user.
+  router.post('/password', auth, async (req, res) => {
     const body = parseBody(passwordBody, req.body);
-    await sessions.changePassword(principalOf(res), body.current_password, body.new_password);
+    const principal = principalOf(res);
+    await gate.run(() => throttle.passwordChange(principal.user.id, () => sessions.changePassword(principal, body.current_password, body.new_password)));
     res.status(204).end();
   });
 
   return router;
-}
-
-/** A limiter of `limit` requests a minute per key, answering 429 with `Retry-After` when it trips. */
-function perMinuteLimiter(limit: number, keyGenerator: (req: Request, res: Response) => string): RequestHandler {
-  return rateLimit({ windowMs: 60_000, limit, standardHeaders: 'draft-7', legacyHeaders: false, keyGenerator, handler: tooManyRequests });
-}
-
-/** Answers 429 with `Retry-After` when a limiter trips. */
-function tooManyRequests(req: Request, _res: Response, next: (error: unknown) => void): void {
-  const reset = (req as Request & { rateLimit?: { resetTime?: Date } }).rateLimit?.resetTime;
-  const seconds = reset ? Math.max(1, Math.ceil((reset.getTime() - Date.now()) / 1000)) : 60;
-  next(new HttpError('too_many_requests', undefined, { 'Retry-After': String(seconds) }));
 }
 
 /**
