@@ -10,9 +10,11 @@ export const ERRORS = {
   invalid_grant: { status: 401, description: 'The refresh token is invalid, expired or revoked' },
   forbidden: { status: 403, description: 'The request origin is not allowed' },
   not_found: { status: 404, description: 'Not found' },
+  request_timeout: { status: 408, description: 'The request was not received in time' },
   payload_too_large: { status: 413, description: 'The request body is too large' },
   unsupported_media_type: { status: 415, description: 'The request body must be application/json' },
   too_many_requests: { status: 429, description: 'Too many requests; retry later' },
+  headers_too_large: { status: 431, description: 'The request headers are too large' },
   server_error: { status: 500, description: 'Internal server error' },
   temporarily_unavailable: { status: 503, description: 'The service is temporarily unavailable; retry shortly' },
 } as const;

@@ -45,6 +45,11 @@ export interface AppOptions {
    * });
    */
   readonly routes?: (app: Express, sessions: SessionService) => void;
+  /**
+   * Whether the process is shutting down: `/readyz` answers 503 from then on, so a load balancer
+   * stops sending new work while the requests in flight are answered.
+   */
+  readonly isShuttingDown?: () => boolean;
 }
 
 /** Largest JSON body accepted (a 8192-bit RSA client key fits comfortably). */
@@ -105,6 +110,9 @@ export function createApp(deps: AppDependencies, options: AppOptions = {}): Expr
   });
   // The keys are loaded before the app is built (KeyManager.create), so only the store can be unready.
   app.get('/readyz', async (_req, res) => {
+    if (options.isShuttingDown?.()) {
+      return sendError(res, 'temporarily_unavailable', 'The server is shutting down', { 'Retry-After': RETRY_AFTER_SECONDS });
+    }
     try {
       await store.ping();
       res.json({ status: 'ready' });

@@ -1,0 +1,78 @@
+import type { Logger } from 'pino';
+import { buildRuntime } from '../boot.js';
+import type { Config } from '../config/index.js';
+import { createApp } from '../http/app.js';
+import { GracefulServer, type DrainOutcome } from '../http/drain.js';
+
+/** The server could not listen; `message` is the one line to print. */
+export class ListenError extends Error {
+  override readonly name = 'ListenError';
+}
+
+/** How long closing the stores may take after a drain before the process exits anyway. */
+const CLOSE_STORES_MS = 2000;
+
+/**
+ * Calls `handler` once, on the first SIGTERM or SIGINT; later ones are ignored (a terminal's Ctrl-C
+ * reaches every process of a cluster, and the primary forwards the signal too).
+ */
+export function onShutdownSignal(handler: (signal: NodeJS.Signals) => void): void {
+  let received = false;
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.on(signal, () => {
+      if (received) return;
+      received = true;
+      handler(signal);
+    });
+  }
+}
+
+/** The log line of a drain cut short: what was cut, never a header or a body. */
+function describeCut(outcome: DrainOutcome, timeoutMs: number): string {
+  const requests = outcome.cut.length > 0 ? ` (${outcome.cut.join(', ')})` : '';
+  return `shutdown timed out after ${timeoutMs} ms: cut ${outcome.cut.length} unanswered request(s)${requests} and ${outcome.idleCut} idle connection(s)`;
+}
+
+/**
+ * Runs one server process: builds the runtime, listens with request timeouts, and on SIGTERM/SIGINT
+ * drains (see {@link GracefulServer}), closes the stores and exits 0, or exits 1 past
+ * `SHUTDOWN_TIMEOUT` with a log line saying what it cut.
+ *
+ * @throws {ListenError} when the port cannot be listened on; the runtime's boot errors otherwise.
+ */
+export async function serveInstance(config: Config, logger: Logger): Promise<void> {
+  let serving: ((signal: NodeJS.Signals) => void) | undefined;
+  // Installed first: a signal while booting ends the process at once, as nothing was received yet.
+  onShutdownSignal((signal) => (serving ? serving(signal) : process.exit(0)));
+  const runtime = await buildRuntime(config, logger);
+  // The app asks the server whether it is draining; requests reach the app only once both exist.
+  const http = new GracefulServer((req, res) => app(req, res), { requestTimeoutMs: config.requestTimeout, shutdownTimeoutMs: config.shutdownTimeout });
+  const app = createApp(runtime, { isShuttingDown: () => http.draining });
+  let port: number;
+  try {
+    ({ port } = await http.listen(config.port, config.host));
+  } catch (error) {
+    await runtime.close();
+    throw new ListenError(`cannot listen on port ${config.port}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
+  logger.info(
+    {
+      port,
+      store: config.store,
+      throttle: runtime.throttle.kind,
+      preserveSessions: config.preserveSessions,
+      signing: `${runtime.keys.signing.alg} ${runtime.keys.signing.kid}`,
+      encryption: `${runtime.keys.encryption.alg} ${runtime.keys.encryption.kid}`,
+    },
+    `jwe-auth-server listening on http://${config.host}:${port}`,
+  );
+  serving = (signal) => {
+    logger.info({ signal }, 'draining: readiness is 503, no new connections, answering the requests received');
+    void http.drain().then(async (outcome) => {
+      if (outcome.drained) logger.info({ elapsedMs: outcome.elapsedMs }, 'drained');
+      else logger.error({ cut: outcome.cut, idleConnections: outcome.idleCut }, describeCut(outcome, config.shutdownTimeout));
+      await Promise.race([runtime.close().catch(() => undefined), new Promise((resolve) => setTimeout(resolve, CLOSE_STORES_MS).unref())]);
+      process.exit(outcome.drained ? 0 : 1);
+    });
+  };
+}
