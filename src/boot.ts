@@ -5,7 +5,7 @@ import type { Config } from './config/index.js';
 import { PostgresDatabase } from './db/postgres.js';
 import { openDatabase } from './db/sqlite.js';
 import type { AuthEvents } from './events.js';
-import { KeyManager } from './keys/manager.js';
+import { KeyManager, type FreshKeys } from './keys/manager.js';
 import { SessionService } from './sessions/service.js';
 import { createStore } from './store/index.js';
 import { LoginThrottle } from './throttle/index.js';
@@ -33,6 +33,11 @@ export interface RuntimeOptions {
   readonly clock?: Clock;
   /** Where audit events and outcome counts go. Default: nowhere. */
   readonly events?: AuthEvents;
+  /**
+   * Without preservation, the keys to use instead of new ones: a cluster worker gets them from its
+   * primary, so that every worker accepts the tokens of the others.
+   */
+  readonly freshKeys?: FreshKeys;
 }
 
 /** Paths and fields never written to logs. */
@@ -64,7 +69,7 @@ const PURGE_INTERVAL_MS = 10 * 60_000;
  * @throws {import('./errors.js').MigrationError} when a schema cannot be brought up to date.
  */
 export async function buildRuntime(config: Config, logger: Logger = createLogger(config), options: RuntimeOptions = {}): Promise<Runtime> {
-  const keys = await KeyManager.create(config);
+  const keys = await KeyManager.create(config, options.freshKeys);
   const clock = options.clock ?? systemClock;
   const needsSqlite = config.store === 'sqlite' || config.databaseUrl === undefined;
   const opened: Array<() => Promise<void> | void> = [];

@@ -1,15 +1,20 @@
 #!/usr/bin/env node
 import 'dotenv/config';
+import cluster from 'node:cluster';
 import { ConfigError, loadConfig } from './config/index.js';
 import { createLogger } from './boot.js';
 import { MigrationError, StoreUnavailableError } from './errors.js';
 import { KeyLoadError } from './keys/pem.js';
+import { receiveKeys, runPrimary } from './serve/cluster.js';
 import { ListenError, serveInstance } from './serve/instance.js';
 
-/** Boots the server: validate config, then serve until SIGTERM/SIGINT. */
+/** Boots the server: validate config, then one server process, or a cluster of `WORKERS`. */
 async function main(): Promise<void> {
   const config = loadConfig(process.env);
-  await serveInstance(config, createLogger(config));
+  const logger = createLogger(config);
+  if (config.workers > 1 && cluster.isPrimary) return runPrimary(config, logger);
+  const keys = config.workers > 1 ? await receiveKeys(config) : undefined;
+  await serveInstance(config, logger, keys);
 }
 
 main().catch((error: unknown) => {

@@ -1,3 +1,4 @@
+import { createPrivateKey, randomUUID } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import type { JWK } from 'jose';
 import type { Config } from '../config/index.js';
@@ -17,6 +18,29 @@ interface KeyGeneration {
   readonly retired: readonly RetiredKey[];
   /** File modification times the generation was loaded from, to notice a rotation. */
   readonly stamp: string;
+}
+
+/**
+ * Fresh (not preserved) private keys as JWKs, with the epoch they open: what a cluster's primary
+ * makes once and hands to every worker over IPC, so that all workers sign, decrypt and honour
+ * sessions alike. Secret: never logged, never written to disk.
+ */
+export interface FreshKeys {
+  readonly epoch: string;
+  readonly jwks: Readonly<Record<KeyRole, JWK>>;
+}
+
+/** Sessions of a server that preserves them across restarts all share this epoch. */
+const PRESERVED_EPOCH = 'preserved';
+
+/**
+ * Makes fresh private keys of the configured kinds, as {@link FreshKeys}.
+ *
+ * @example const fresh = generateFreshKeys(config); worker.send({ keys: fresh });
+ */
+export function generateFreshKeys(config: Pick<Config, 'signingAlg' | 'encryptionKeyType'>): FreshKeys {
+  const jwks = Object.fromEntries(KEY_ROLES.map((role) => [role, generatePrivateKey(specFor(config, role)).export({ format: 'jwk' }) as JWK]));
+  return { epoch: randomUUID(), jwks: jwks as Record<KeyRole, JWK> };
 }
 
 type KeyConfig = Pick<
@@ -41,6 +65,11 @@ export class KeyManager {
   private constructor(
     private readonly config: KeyConfig,
     generation: KeyGeneration,
+    /**
+     * The sessions this server honours: {@link PRESERVED_EPOCH} when keys are preserved, else one
+     * id per set of fresh keys, so no session of an earlier boot survives a restart.
+     */
+    readonly epoch: string,
   ) {
     this.#generation = generation;
     this.#jwks = buildJwks(generation, Date.now());
@@ -49,12 +78,15 @@ export class KeyManager {
   /**
    * Generates or loads the keys as the configuration says.
    *
+   * @param fresh - Without preservation, use these keys (made by {@link generateFreshKeys}, usually
+   * in a cluster's primary) instead of making new ones.
    * @throws {import('./pem.js').KeyLoadError} with one line when a key file is missing, unreadable,
    * of the wrong type, or the passphrase is wrong.
    */
-  static async create(config: KeyConfig): Promise<KeyManager> {
-    const generation = config.preserveSessions ? await loadGeneration(config) : await freshGeneration(config);
-    return new KeyManager(config, generation);
+  static async create(config: KeyConfig, fresh?: FreshKeys): Promise<KeyManager> {
+    if (config.preserveSessions) return new KeyManager(config, await loadGeneration(config), PRESERVED_EPOCH);
+    const keys = fresh ?? generateFreshKeys(config);
+    return new KeyManager(config, await freshGeneration(config, keys), keys.epoch);
   }
 
   /** Changes whenever the keys change (a reload after a rotation); caches of verified tokens key on it. */
@@ -114,9 +146,9 @@ function buildJwks(generation: KeyGeneration, now: number): { keys: JWK[] } {
   });
 }
 
-async function freshGeneration(config: KeyConfig): Promise<KeyGeneration> {
+async function freshGeneration(config: KeyConfig, fresh: FreshKeys): Promise<KeyGeneration> {
   const [signing, encryption] = await Promise.all(
-    KEY_ROLES.map((role) => toServerKey(generatePrivateKey(specFor(config, role)), specFor(config, role))),
+    KEY_ROLES.map((role) => toServerKey(createPrivateKey({ key: fresh.jwks[role], format: 'jwk' }), specFor(config, role))),
   );
   return { current: { signing: signing!, encryption: encryption! }, retired: [], stamp: 'memory' };
 }

@@ -3,6 +3,7 @@ import { buildRuntime } from '../boot.js';
 import type { Config } from '../config/index.js';
 import { createApp } from '../http/app.js';
 import { GracefulServer, type DrainOutcome } from '../http/drain.js';
+import type { FreshKeys } from '../keys/manager.js';
 
 /** The server could not listen; `message` is the one line to print. */
 export class ListenError extends Error {
@@ -38,13 +39,14 @@ function describeCut(outcome: DrainOutcome, timeoutMs: number): string {
  * drains (see {@link GracefulServer}), closes the stores and exits 0, or exits 1 past
  * `SHUTDOWN_TIMEOUT` with a log line saying what it cut.
  *
+ * @param freshKeys - The keys a cluster worker got from its primary.
  * @throws {ListenError} when the port cannot be listened on; the runtime's boot errors otherwise.
  */
-export async function serveInstance(config: Config, logger: Logger): Promise<void> {
+export async function serveInstance(config: Config, logger: Logger, freshKeys?: FreshKeys): Promise<void> {
   let serving: ((signal: NodeJS.Signals) => void) | undefined;
   // Installed first: a signal while booting ends the process at once, as nothing was received yet.
   onShutdownSignal((signal) => (serving ? serving(signal) : process.exit(0)));
-  const runtime = await buildRuntime(config, logger);
+  const runtime = await buildRuntime(config, logger, { freshKeys });
   // The app asks the server whether it is draining; requests reach the app only once both exist.
   const http = new GracefulServer((req, res) => app(req, res), { requestTimeoutMs: config.requestTimeout, shutdownTimeoutMs: config.shutdownTimeout });
   const app = createApp(runtime, { isShuttingDown: () => http.draining });

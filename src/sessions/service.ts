@@ -43,7 +43,7 @@ const TOUCH_INTERVAL_MS = 60_000;
 
 type ServiceConfig = Pick<
   Config,
-  'issuer' | 'audience' | 'accessTokenTtl' | 'refreshTokenTtl' | 'sessionIdleTtl' | 'refreshReuseGrace' | 'preserveSessions'
+  'issuer' | 'audience' | 'accessTokenTtl' | 'refreshTokenTtl' | 'sessionIdleTtl' | 'refreshReuseGrace'
 >;
 
 /** What a {@link SessionService} is given besides its configuration and stores. */
@@ -77,7 +77,7 @@ export class SessionService {
     private readonly users: UserDirectory,
     options: SessionServiceOptions = {},
   ) {
-    this.epoch = config.preserveSessions ? 'preserved' : randomUUID();
+    this.epoch = keys.epoch;
     this.#clock = options.clock ?? systemClock;
     this.#events = options.events ?? NO_EVENTS;
   }

@@ -4,7 +4,7 @@ import { calculateJwkThumbprint } from 'jose';
 import { ENCRYPTION_KEY_TYPES, loadConfig, SIGNING_ALGS, type Config } from '../../src/config/index.js';
 import { KeyLoadError } from '../../src/keys/pem.js';
 import { generateKeyFiles, JWKS_MAX_AGE_SECONDS, keyFile, retiredUntil, rotateKeyFiles } from '../../src/keys/key-files.js';
-import { KeyManager } from '../../src/keys/manager.js';
+import { generateFreshKeys, KeyManager } from '../../src/keys/manager.js';
 import type { ServerKey } from '../../src/keys/server-key.js';
 import { acceptAccessToken, issueAccessToken, parseClientKey } from '../../src/tokens/index.js';
 import { TokenRejectedError } from '../../src/errors.js';
@@ -61,6 +61,23 @@ describe('without PRESERVE_SESSIONS_ON_REBOOT', () => {
     expect(await first.reload()).toBe(false);
   });
 
+  it('opens a new epoch with every set of fresh keys', async () => {
+    const [first, second] = await Promise.all([KeyManager.create(fresh()), KeyManager.create(fresh())]);
+    expect(second.epoch).not.toBe(first.epoch);
+    expect(first.epoch).not.toBe('preserved');
+  });
+
+  it.each([
+    ['ES256', 'x25519'],
+    ['PS256', 'rsa'],
+  ] as const)('shares %s and %s keys made once (a cluster primary hands them to its workers): same kids, same epoch, tokens accepted across', async (alg, type) => {
+    const config = fresh({ SIGNING_ALG: alg, ENCRYPTION_KEY_TYPE: type });
+    const shared = generateFreshKeys(config);
+    const [one, other] = await Promise.all([KeyManager.create(config, shared), KeyManager.create(config, shared)]);
+    expect([other.signing.kid, other.encryption.kid, other.epoch]).toEqual([one.signing.kid, one.encryption.kid, one.epoch]);
+    expect(await roundTrip(other, one.signing, one.encryption)).toMatchObject({ sid: 'session-1' });
+  });
+
   it('refuses in one manager the tokens of another boot', async () => {
     const [before, after] = await Promise.all([KeyManager.create(fresh()), KeyManager.create(fresh())]);
     await expect(roundTrip(after, before.signing, after.encryption)).rejects.toBeInstanceOf(TokenRejectedError);
@@ -102,6 +119,7 @@ describe('with PRESERVE_SESSIONS_ON_REBOOT', () => {
     const after = await KeyManager.create(preserving());
     expect(after.signing.kid).toBe(before.signing.kid);
     expect(after.encryption.kid).toBe(before.encryption.kid);
+    expect([before.epoch, after.epoch]).toEqual(['preserved', 'preserved']);
     expect(await roundTrip(after, before.signing, before.encryption)).toMatchObject({ sid: 'session-1' });
   });
 
