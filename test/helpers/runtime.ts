@@ -44,7 +44,7 @@ export function tempDirPerTest(prefix: string): () => string {
 
 /**
  * Boots the app over a fresh temporary directory. `env` overrides the defaults (SQLite store in the
- * directory, insecure cookies, a high login rate limit); `options` injects a clock or an events sink.
+ * directory, insecure cookies, high login rate limits); `options` injects a clock or an events sink.
  */
 export async function startTestServer(env: Record<string, string> = {}, dir?: string, options: RuntimeOptions = {}): Promise<TestServer> {
   const temp = dir ? { dir, remove: () => undefined } : tempDir();
@@ -53,6 +53,7 @@ export async function startTestServer(env: Record<string, string> = {}, dir?: st
     KEYS_DIR: path.join(temp.dir, 'keys'),
     COOKIE_SECURE: 'false',
     LOGIN_RATE_LIMIT: '1000',
+    LOGIN_IP_RATE_LIMIT: '10000',
     LOG_LEVEL: 'silent',
     ...env,
   });
