@@ -8,23 +8,11 @@ import { describeWithPostgres, PG_TEST_URL, testDatabasePerFile } from '../helpe
 import { startTestServer, type TestServer } from '../helpers/runtime.js';
 import { TcpProxy } from '../helpers/tcp-proxy.js';
 import { newHash, newSession } from './contract.js';
+import { eventually } from '../helpers/eventually.js';
 
 /** The contract's bound: while the store cannot answer, a request is answered 503 within a second. */
 const BOUND_MS = 1000;
 const PASSWORD = 'correct horse battery';
-
-/** Polls `check` until it passes or `ms` have passed. */
-async function eventually(ms: number, check: () => Promise<void>): Promise<void> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    try {
-      return await check();
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  }
-}
 
 describeWithPostgres('a PostgreSQL that vanishes or hangs under a fleet instance', () => {
   const url = testDatabasePerFile();

@@ -9,6 +9,7 @@ import { login } from '../helpers/flow.js';
 import { describeWithRedisServer, freePort, PrivateRedis, uniquePrefix } from '../helpers/redis.js';
 import { startTestServer, type TestServer } from '../helpers/runtime.js';
 import { at, newHash, newSession } from './contract.js';
+import { eventually } from '../helpers/eventually.js';
 
 /** The contract's bound: while the store cannot answer, calls fail (and requests answer 503) within one second. */
 const BOUND_MS = 1000;
@@ -41,20 +42,6 @@ async function unavailableBy(deadline: number, call: () => Promise<unknown>): Pr
     }
     if (Date.now() > deadline) throw new Error(`still answering ${Date.now() - deadline} ms past the deadline`);
     await sleep(20);
-  }
-}
-
-/** Resolves once `check` passes, failing after `ms` (recovery has no bound in the contract; this is a test timeout). */
-async function eventually(ms: number, check: () => Promise<unknown>): Promise<void> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    try {
-      await check();
-      return;
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await sleep(50);
-    }
   }
 }
 
