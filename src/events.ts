@@ -13,6 +13,7 @@ export type AuditEventName =
   | 'logout_all'
   | 'session_revoked'
   | 'password_changed'
+  | 'user_created'
   | 'user_disabled'
   | 'user_enabled'
   | 'user_deleted'
