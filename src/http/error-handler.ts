@@ -20,17 +20,17 @@ export function sendError(res: Response, code: ErrorCode, description?: string, 
   res.status(ERRORS[code].status).json({ error: code, error_description: description ?? ERRORS[code].description });
 }
 
-/** Body parser failures (express.json) that are the client's fault, by their `type`. */
-const BODY_ERRORS: Readonly<Record<string, ErrorCode>> = {
-  'entity.too.large': 'payload_too_large',
-  'entity.parse.failed': 'invalid_request',
-  'encoding.unsupported': 'unsupported_media_type',
-  'charset.unsupported': 'unsupported_media_type',
-  'entity.verify.failed': 'invalid_request',
-  'request.aborted': 'invalid_request',
-  'request.size.invalid': 'invalid_request',
-  'stream.encoding.set': 'invalid_request',
-  'parameters.too.many': 'invalid_request',
+/** Body parser failures (express.json) that are the client's fault, by their `type`: the code and our own words. */
+const BODY_ERRORS: Readonly<Record<string, readonly [ErrorCode, string]>> = {
+  'entity.too.large': ['payload_too_large', 'the request body is larger than 16 KiB'],
+  'entity.parse.failed': ['invalid_request', 'the body is not valid JSON'],
+  'encoding.unsupported': ['unsupported_media_type', 'the body must not be compressed: send it without Content-Encoding'],
+  'charset.unsupported': ['unsupported_media_type', 'the body must be UTF-8: send Content-Type application/json with no charset or with charset=utf-8'],
+  'entity.verify.failed': ['invalid_request', 'the body could not be read'],
+  'request.aborted': ['invalid_request', 'the body ended before its announced length'],
+  'request.size.invalid': ['invalid_request', 'the body does not match its Content-Length'],
+  'stream.encoding.set': ['invalid_request', 'the body could not be read'],
+  'parameters.too.many': ['invalid_request', 'the body has too many parameters'],
 };
 
 /** Answers any route that does not exist with 404 `not_found`. */
@@ -63,7 +63,8 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       return sendError(res, 'temporarily_unavailable', undefined, { 'Retry-After': RETRY_AFTER_SECONDS });
     }
     const type = (error as { type?: unknown }).type;
-    if (typeof type === 'string' && BODY_ERRORS[type]) return sendError(res, BODY_ERRORS[type]);
+    const bodyError = typeof type === 'string' ? BODY_ERRORS[type] : undefined;
+    if (bodyError) return sendError(res, ...bodyError);
     logger.error({ err: error instanceof Error ? { name: error.name, message: error.message, stack: error.stack } : String(error), path: req.path }, 'unhandled error');
     return sendError(res, 'server_error');
   };
