@@ -45,6 +45,8 @@ export const notFound: RequestHandler = (_req, res) => sendError(res, 'not_found
 export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (error: unknown, req, res, _next) => {
     if (res.headersSent) return;
+    // The access log's child logger, when mounted, adds the request id to these lines.
+    const log: Logger = (req as { log?: Logger }).log ?? logger;
     if (error instanceof AuthError) {
       const status = ERRORS[error.code].status;
       // Every 401 of a protected route carries a challenge (RFC 6750), also one raised after the
@@ -55,17 +57,17 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       return sendError(res, error.code, error.description, { ...challenge, ...retry, ...headers });
     }
     if (error instanceof TokenRejectedError) {
-      logger.debug({ reason: error.reason, path: req.path }, 'token refused');
+      log.debug({ reason: error.reason, path: req.path }, 'token refused');
       return sendError(res, 'invalid_token', undefined, { 'WWW-Authenticate': INVALID_TOKEN_CHALLENGE });
     }
     if (error instanceof StoreUnavailableError) {
-      logger.warn({ reason: error.message, path: req.path }, 'store unavailable');
+      log.warn({ reason: error.message, path: req.path }, 'store unavailable');
       return sendError(res, 'temporarily_unavailable', undefined, { 'Retry-After': RETRY_AFTER_SECONDS });
     }
     const type = (error as { type?: unknown }).type;
     const bodyError = typeof type === 'string' ? BODY_ERRORS[type] : undefined;
     if (bodyError) return sendError(res, ...bodyError);
-    logger.error({ err: error instanceof Error ? { name: error.name, message: error.message, stack: error.stack } : String(error), path: req.path }, 'unhandled error');
+    log.error({ err: error instanceof Error ? { name: error.name, message: error.message, stack: error.stack } : String(error), path: req.path }, 'unhandled error');
     return sendError(res, 'server_error');
   };
 }

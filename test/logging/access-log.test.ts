@@ -62,6 +62,12 @@ describe('the access log', () => {
     expect(log.text()).not.toContain(presented);
   });
 
+  it('gives the other lines of a request its request id', async () => {
+    const res = await request(server.app).get('/api/me').set('Authorization', 'Bearer not.a.real.token.at-all').set('X-Request-Id', 'trace-7').expect(401);
+    expect(res.headers['x-request-id']).toBe('trace-7');
+    expect(log.lines().filter((line) => line.request_id === 'trace-7').map((line) => line.msg)).toEqual(['token refused', 'request']);
+  });
+
   it('names requests no route handled "unmatched", and never writes the raw path or query', async () => {
     await request(server.app).get('/wp-admin/setup.php?token=hunter2').expect(404);
     expect(lastAccess()).toMatchObject({ method: 'GET', route: 'unmatched', status: 404 });
