@@ -13,6 +13,7 @@ import type { Metrics } from '../metrics/registry.js';
 import type { SessionService } from '../sessions/service.js';
 import type { SessionStore } from '../store/types.js';
 import { errorHandler, notFound, RETRY_AFTER_SECONDS, sendError } from './error-handler.js';
+import { loginOutcomes } from './login-outcomes.js';
 import { principalOf, requireAuth } from './require-auth.js';
 import { captureRoutePattern, labelRoute } from './route-pattern.js';
 import { authRoutes } from './routes/auth.js';
@@ -93,6 +94,7 @@ export function createApp(deps: AppDependencies, options: AppOptions = {}): Expr
   app.locals.sessions = sessions;
   app.use(captureRoutePattern, accessLog(logger));
   if (deps.metrics) app.use(requestMetrics(deps.metrics));
+  if (deps.events) app.use(loginOutcomes(deps.events));
   app.use((_req, res, next) => {
     res.set({ 'X-Content-Type-Options': 'nosniff', 'Referrer-Policy': 'no-referrer', 'X-Frame-Options': 'DENY' });
     next();
@@ -139,6 +141,6 @@ export function createApp(deps: AppDependencies, options: AppOptions = {}): Expr
   );
 
   app.use(notFound);
-  app.use(errorHandler(logger));
+  app.use(errorHandler(logger, deps.events));
   return app;
 }

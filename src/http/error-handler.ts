@@ -1,6 +1,8 @@
 import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
 import type { Logger } from 'pino';
 import { AuthError, ERRORS, HttpError, StoreUnavailableError, TokenRejectedError, type ErrorCode } from '../errors.js';
+import { NO_EVENTS, type AuthEvents } from '../events.js';
+import { refusalKind } from '../tokens/refusal.js';
 
 /** The challenge sent with every 401 of a protected route when a token was presented (RFC 6750). */
 export const INVALID_TOKEN_CHALLENGE = 'Bearer error="invalid_token"';
@@ -39,10 +41,10 @@ export const notFound: RequestHandler = (_req, res) => sendError(res, 'not_found
 /**
  * The one error handler, and the only place a domain error becomes HTTP: an {@link AuthError} (or
  * the HTTP layer's {@link HttpError}) is answered with its code; a token refusal becomes the uniform
- * 401; an unreachable store becomes 503 with `Retry-After`; anything else is logged and answered
- * 500 with no detail.
+ * 401 and is reported to `events` by kind; an unreachable store becomes 503 with `Retry-After`;
+ * anything else is logged and answered 500 with no detail.
  */
-export function errorHandler(logger: Logger): ErrorRequestHandler {
+export function errorHandler(logger: Logger, events: AuthEvents = NO_EVENTS): ErrorRequestHandler {
   return (error: unknown, req, res, _next) => {
     if (res.headersSent) return;
     // The access log's child logger, when mounted, adds the request id to these lines.
@@ -58,6 +60,7 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     }
     if (error instanceof TokenRejectedError) {
       log.debug({ reason: error.reason, path: req.path }, 'token refused');
+      events.tokenRefused(refusalKind(error.reason));
       return sendError(res, 'invalid_token', undefined, { 'WWW-Authenticate': INVALID_TOKEN_CHALLENGE });
     }
     if (error instanceof StoreUnavailableError) {

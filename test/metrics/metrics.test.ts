@@ -15,7 +15,7 @@ describe('metrics scraped over HTTP after a real flow', () => {
   const revokedId = randomUUID();
 
   beforeAll(async () => {
-    server = await startTestServer({ METRICS_PORT: '0' });
+    server = await startTestServer({ METRICS_PORT: '0', LOGIN_RATE_LIMIT: '3' });
     await server.addUser('alice', PASSWORD);
     if (!server.runtime.metrics) throw new Error('METRICS_PORT is set, so the runtime must have metrics');
     endpoint = await serveMetrics(server.runtime.metrics);
@@ -30,6 +30,11 @@ describe('metrics scraped over HTTP after a real flow', () => {
     await request(app).post('/auth/logout').expect(401);
     await request(app).get('/api/me').set('Authorization', `Bearer ${alice.bearer}`).expect(401);
     await request(app).get(`/no/such/path/${revokedId}`).expect(404);
+    await request(app).get('/api/me').set('Authorization', `Bearer ${alice.bearer.slice(0, -4)}AAAA`).expect(401);
+    await request(app).post('/auth/login').set('Content-Type', 'application/json').send('{"username":').expect(400);
+    for (const status of [401, 401, 401, 429]) {
+      await request(app).post('/auth/login').send({ username: 'mallory', password: 'not the password', client_key: alice.client.publicJwk }).expect(status);
+    }
     await whileLocked(server, async () => {
       await request(app).post('/auth/login').send({ username: 'alice', password: PASSWORD, client_key: alice.client.publicJwk }).expect(503);
     });
@@ -51,7 +56,9 @@ describe('metrics scraped over HTTP after a real flow', () => {
   it('counts requests by method, route pattern and status', () => {
     expect(requests('POST', '/auth/login', '200')).toBe(1);
     expect(requests('GET', '/api/me', '200')).toBe(2);
-    expect(requests('GET', '/api/me', '401')).toBe(1);
+    expect(requests('GET', '/api/me', '401')).toBe(2);
+    expect(requests('POST', '/auth/login', '401')).toBe(3);
+    expect(requests('POST', '/auth/login', '429')).toBe(1);
     expect(requests('POST', '/auth/refresh', '200')).toBe(1);
     expect(requests('POST', '/auth/logout', '204')).toBe(1);
     expect(requests('POST', '/auth/login', '503')).toBe(1);
@@ -63,6 +70,17 @@ describe('metrics scraped over HTTP after a real flow', () => {
     expect(requests('GET', 'unmatched', '404')).toBe(1);
     expect(text).not.toContain(revokedId);
     expect(text).not.toContain('/no/such/path');
+  });
+
+  it('counts the logins the HTTP layer answered by outcome', () => {
+    const logins = (outcome: string) => valueOf(samples, 'jwe_auth_logins_total', { outcome });
+    expect([logins('invalid_request'), logins('throttled'), logins('unavailable')]).toEqual([1, 1, 1]);
+  });
+
+  it('counts refused tokens by kind, never by their raw reason', () => {
+    expect(valueOf(samples, 'jwe_auth_tokens_refused_total', { reason: 'session' })).toBe(1);
+    expect(valueOf(samples, 'jwe_auth_tokens_refused_total', { reason: 'decryption' })).toBe(1);
+    expect(text).not.toContain('ERR_JWE');
   });
 
   it('has a latency histogram per route and status', () => {
