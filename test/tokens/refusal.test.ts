@@ -5,6 +5,7 @@ it.each([
   ['token too long', 'malformed'],
   ['not a compact JWE', 'malformed'],
   ['plaintext is not a compact JWS', 'malformed'],
+  ['JWE not canonical base64url', 'malformed'],
   ['decrypt: JWE header member x-anything-a-client-chose', 'header'],
   ['decrypt: outer cty is not JWT', 'header'],
   ['decrypt: ERR_JOSE_ALG_NOT_ALLOWED', 'header'],
