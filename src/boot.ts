@@ -1,13 +1,17 @@
 import type Database from 'better-sqlite3';
-import { pino, type Logger } from 'pino';
+import { pino, type DestinationStream, type Logger } from 'pino';
 import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config/index.js';
 import { PostgresDatabase } from './db/postgres.js';
 import { openDatabase } from './db/sqlite.js';
-import type { AuthEvents } from './events.js';
+import { combineEvents, type AuthEvents } from './events.js';
 import { KeyManager, type FreshKeys } from './keys/manager.js';
+import { auditLog } from './logging/audit.js';
+import { metricsEvents } from './metrics/events.js';
+import { createMetrics, type Metrics } from './metrics/registry.js';
 import { SessionService } from './sessions/service.js';
 import { createStore } from './store/index.js';
+import { instrumentStore } from './store/instrumented.js';
 import { LoginThrottle } from './throttle/index.js';
 import type { SessionStore } from './store/types.js';
 import type { UserDirectory } from './users/directory.js';
@@ -23,6 +27,10 @@ export interface Runtime extends AppDependencies {
    * `STORE=sqlite`, users without `DATABASE_URL`); `undefined` otherwise (a fleet shares no file).
    */
   readonly db: Database.Database | undefined;
+  /** The Prometheus series, or `null` when `METRICS_PORT` is unset. `server.ts` serves them. */
+  readonly metrics: Metrics | null;
+  /** Where the domain and the HTTP layer report: the audit log, the metrics when they are on, and `RuntimeOptions.events`. */
+  readonly events: AuthEvents;
   /** Stops timers and closes the database and store connections. */
   close(): Promise<void>;
 }
@@ -31,7 +39,7 @@ export interface Runtime extends AppDependencies {
 export interface RuntimeOptions {
   /** Where the time comes from; tests pass a fake one. Default: the system clock. */
   readonly clock?: Clock;
-  /** Where audit events and outcome counts go. Default: nowhere. */
+  /** A sink that receives every audit event and outcome too (tests record them); the audit log and the metrics always do. */
   readonly events?: AuthEvents;
   /**
    * Without preservation, the keys to use instead of new ones: a cluster worker gets them from its
@@ -40,10 +48,15 @@ export interface RuntimeOptions {
   readonly freshKeys?: FreshKeys;
 }
 
-/** Paths and fields never written to logs. */
+/**
+ * Paths and fields never written to logs: a safety net, as no log call is given a header, a body or a
+ * secret (the access log writes none of them).
+ */
 export const LOG_REDACT = [
   'req.headers.authorization',
   'req.headers.cookie',
+  'req.headers.dpop',
+  'res.headers["set-cookie"]',
   'password',
   'current_password',
   'new_password',
@@ -51,9 +64,13 @@ export const LOG_REDACT = [
   'access_token',
 ];
 
-/** Creates the process logger (JSON lines on stdout) with secrets redacted. */
-export function createLogger(config: Pick<Config, 'logLevel'>): Logger {
-  return pino({ level: config.logLevel, redact: { paths: LOG_REDACT, censor: '[redacted]' } });
+/**
+ * Creates the process logger (JSON lines on stdout, or on `destination`) with secrets redacted.
+ *
+ * @example const logger = createLogger(config, pino.destination(2)); // standard error
+ */
+export function createLogger(config: Pick<Config, 'logLevel'>, destination?: DestinationStream): Logger {
+  return pino({ level: config.logLevel, redact: { paths: LOG_REDACT, censor: '[redacted]' } }, destination);
 }
 
 /** How often expired sessions are purged. */
@@ -78,6 +95,7 @@ export async function buildRuntime(config: Config, logger: Logger = createLogger
   };
   let db: Database.Database | undefined;
   let postgres: PostgresDatabase | undefined;
+  const metrics = config.metricsPort === undefined ? null : createMetrics();
   let store: SessionStore;
   let users: UserDirectory;
   let throttle: LoginThrottle;
@@ -101,7 +119,9 @@ export async function buildRuntime(config: Config, logger: Logger = createLogger
     await release();
     throw error;
   }
-  const sessions = new SessionService(config, keys, store, users, { clock, events: options.events });
+  if (metrics) store = instrumentStore(store, metrics);
+  const events = combineEvents(auditLog(logger), ...(metrics ? [metricsEvents(metrics)] : []), ...(options.events ? [options.events] : []));
+  const sessions = new SessionService(config, keys, store, users, { clock, events });
   const timers = [
     setInterval(() => void store.purgeExpired(clock()).catch(() => undefined), PURGE_INTERVAL_MS),
     ...(config.preserveSessions && config.keyReloadInterval > 0
@@ -125,6 +145,8 @@ export async function buildRuntime(config: Config, logger: Logger = createLogger
     sessions,
     logger,
     throttle,
+    metrics,
+    events,
     async close() {
       for (const timer of timers) clearInterval(timer);
       await throttle.close();

@@ -13,6 +13,7 @@ export type AuditEventName =
   | 'logout_all'
   | 'session_revoked'
   | 'password_changed'
+  | 'user_created'
   | 'user_disabled'
   | 'user_enabled'
   | 'user_deleted'
@@ -46,3 +47,24 @@ export const NO_EVENTS: AuthEvents = Object.freeze({
   refresh() {},
   tokenRefused() {},
 });
+
+/**
+ * Sends every event to each sink in turn (the audit log and the metrics, say). A sink that throws is
+ * skipped, so reporting never fails the request that reported.
+ *
+ * @example const events = combineEvents(auditLog(logger), metricsEvents(metrics));
+ */
+export function combineEvents(...sinks: readonly AuthEvents[]): AuthEvents {
+  const each =
+    <K extends keyof AuthEvents>(method: K) =>
+    (...args: Parameters<AuthEvents[K]>): void => {
+      for (const sink of sinks) {
+        try {
+          (sink[method] as (...a: Parameters<AuthEvents[K]>) => void)(...args);
+        } catch {
+          // A broken sink must not break the domain; the others still get the event.
+        }
+      }
+    };
+  return { audit: each('audit'), login: each('login'), refresh: each('refresh'), tokenRefused: each('tokenRefused') };
+}

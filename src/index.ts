@@ -5,7 +5,22 @@
  *
  * @packageDocumentation
  */
-export { loadConfig, checkPassphrase, ConfigError, type Config } from './config/index.js';
+export { loadConfig, checkPassphrase, ConfigError, MIN_PASSPHRASE_LENGTH, type Config } from './config/index.js';
+export {
+  combineEvents,
+  NO_EVENTS,
+  type AuditEventName,
+  type AuditFields,
+  type AuthEvents,
+  type LoginOutcome,
+  type RefreshOutcome,
+} from './events.js';
+export { auditLog } from './logging/audit.js';
+export { accessLog, REQUEST_ID_PATTERN } from './logging/access-log.js';
+export { createMetrics, type Metrics } from './metrics/registry.js';
+export { metricsEvents } from './metrics/events.js';
+export { metricsServer } from './metrics/server.js';
+export { listen, ListenError } from './http/listen.js';
 export { buildRuntime, createLogger, type Runtime, type RuntimeOptions } from './boot.js';
 export { createApp, type AppDependencies, type AppOptions } from './http/app.js';
 export { errorHandler, notFound } from './http/error-handler.js';

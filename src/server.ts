@@ -6,7 +6,8 @@ import { createLogger } from './boot.js';
 import { MigrationError, StoreUnavailableError } from './errors.js';
 import { KeyLoadError } from './keys/pem.js';
 import { receiveKeys, runPrimary } from './serve/cluster.js';
-import { ListenError, serveInstance } from './serve/instance.js';
+import { ListenError } from './http/listen.js';
+import { serveInstance } from './serve/instance.js';
 
 /** Boots the server: validate config, then one server process, or a cluster of `WORKERS`. */
 async function main(): Promise<void> {

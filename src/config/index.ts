@@ -84,6 +84,10 @@ export interface Config {
   readonly logLevel: string;
   /** `KEY_RELOAD_INTERVAL`: how often a preserving server looks for rotated keys (0: never). */
   readonly keyReloadInterval: number;
+  /** `METRICS_PORT`: where `GET /metrics` listens (0 picks a free port); `undefined` (the default): no metrics. */
+  readonly metricsPort: number | undefined;
+  /** `METRICS_HOST`: the interface of the metrics listener, loopback by default. */
+  readonly metricsHost: string;
 }
 
 /** Raised when the environment cannot be turned into a configuration; `message` is one line naming the variable. */
@@ -139,18 +143,25 @@ const oneOf = <T extends readonly [string, ...string[]]>(values: T, fallback: T[
       return z.NEVER;
     });
 
-const integer = (fallback: string, min: number, max: number) =>
+const wholeNumber =
+  (min: number, max: number) =>
+  (value: string, ctx: z.RefinementCtx): number => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value.trim()) || n < min || n > max) {
+      ctx.addIssue({ code: 'custom', message: `must be a whole number from ${min} to ${max} (got ${shown(value)})` });
+      return z.NEVER;
+    }
+    return n;
+  };
+
+const integer = (fallback: string, min: number, max: number) => z.string().default(fallback).transform(wholeNumber(min, max));
+
+/** A whole number with no default: unset stays `undefined` (a feature that is off). */
+const optionalInteger = (min: number, max: number) =>
   z
     .string()
-    .default(fallback)
-    .transform((value, ctx) => {
-      const n = Number(value);
-      if (!/^\d+$/.test(value.trim()) || n < min || n > max) {
-        ctx.addIssue({ code: 'custom', message: `must be a whole number from ${min} to ${max} (got ${shown(value)})` });
-        return z.NEVER;
-      }
-      return n;
-    });
+    .optional()
+    .transform((value, ctx) => (value === undefined ? undefined : wholeNumber(min, max)(value, ctx)));
 
 /** A whole number from `min` to `max`, or `auto` (read as `null`). */
 const countOrAuto = (fallback: string, min: number, max: number) =>
@@ -201,6 +212,8 @@ const schema = z.object({
   TRUST_PROXY: integer('0', 0, 10),
   LOG_LEVEL: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
   KEY_RELOAD_INTERVAL: duration('30s', 0),
+  METRICS_PORT: optionalInteger(0, 65535),
+  METRICS_HOST: nonEmpty('127.0.0.1'),
 });
 
 /**
@@ -294,5 +307,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     trustProxyHops: e.TRUST_PROXY,
     logLevel: e.LOG_LEVEL,
     keyReloadInterval: e.KEY_RELOAD_INTERVAL,
+    metricsPort: e.METRICS_PORT,
+    metricsHost: e.METRICS_HOST,
   });
 }

@@ -4,16 +4,23 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import type { Config } from '../config/index.js';
+import type { AuthEvents } from '../events.js';
 import { JWKS_MAX_AGE_SECONDS } from '../keys/key-files.js';
 import type { KeyManager } from '../keys/manager.js';
+import { accessLog } from '../logging/access-log.js';
+import { requestMetrics } from '../metrics/http.js';
+import type { Metrics } from '../metrics/registry.js';
 import type { SessionService } from '../sessions/service.js';
 import type { SessionStore } from '../store/types.js';
 import type { LoginThrottle } from '../throttle/index.js';
 import { errorHandler, notFound, RETRY_AFTER_SECONDS, sendError } from './error-handler.js';
 import { HashingGate } from './hashing-gate.js';
+import { loginOutcomes } from './login-outcomes.js';
 import { principalOf, requireAuth } from './require-auth.js';
+import { captureRoutePattern, labelRoute } from './route-pattern.js';
 import { authRoutes } from './routes/auth.js';
 import { docsRoutes } from './routes/docs.js';
+import { homePage } from './routes/home.js';
 
 /** Everything the app is built from; nothing is a module-level singleton. */
 export interface AppDependencies {
@@ -25,10 +32,14 @@ export interface AppDependencies {
   readonly store: SessionStore;
   /** The session life cycle the routes call. */
   readonly sessions: SessionService;
-  /** Where errors and refused tokens are logged. */
+  /** Where the access log, errors and refused tokens are logged. */
   readonly logger: Logger;
   /** Counts failed logins and password changes, shared by every instance using the same store. */
   readonly throttle: LoginThrottle;
+  /** The Prometheus series requests are counted in; absent or `null` when metrics are off. */
+  readonly metrics?: Metrics | null;
+  /** Where the audit events and outcomes are reported (the audit log, the metrics). */
+  readonly events?: AuthEvents;
 }
 
 /** How a fork or an embedding app extends the server. */
@@ -91,6 +102,9 @@ export function createApp(deps: AppDependencies, options: AppOptions = {}): Expr
   app.disable('x-powered-by');
   app.set('trust proxy', config.trustProxyHops);
   app.locals.sessions = sessions;
+  app.use(captureRoutePattern, accessLog(logger));
+  if (deps.metrics) app.use(requestMetrics(deps.metrics));
+  if (deps.events) app.use(loginOutcomes(deps.events));
   const hashingGate = new HashingGate(config.loginConcurrency);
   app.locals.hashingGate = hashingGate;
   app.use((_req, res, next) => {
@@ -101,6 +115,7 @@ export function createApp(deps: AppDependencies, options: AppOptions = {}): Expr
   app.use(express.json({ limit: BODY_LIMIT, strict: true, inflate: false }));
   app.use(cookieParser());
 
+  app.get('/', homePage);
   app.get('/.well-known/jwks.json', (_req, res) => {
     res.set('Cache-Control', `public, max-age=${JWKS_MAX_AGE_SECONDS}`);
     res.json(keys.jwks());
@@ -132,6 +147,7 @@ export function createApp(deps: AppDependencies, options: AppOptions = {}): Expr
   app.use(docsRoutes());
   app.use(
     '/demo',
+    labelRoute('/demo/*'),
     (_req, res, next) => {
       res.set({ 'Content-Security-Policy': DEMO_CSP, 'Cache-Control': 'no-cache' });
       next();
@@ -140,6 +156,6 @@ export function createApp(deps: AppDependencies, options: AppOptions = {}): Expr
   );
 
   app.use(notFound);
-  app.use(errorHandler(logger));
+  app.use(errorHandler(logger, deps.events));
   return app;
 }

@@ -1,6 +1,8 @@
 import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
 import type { Logger } from 'pino';
 import { AuthError, ERRORS, HttpError, RateLimitedError, StoreUnavailableError, TokenRejectedError, type ErrorCode } from '../errors.js';
+import { NO_EVENTS, type AuthEvents } from '../events.js';
+import { refusalKind } from '../tokens/refusal.js';
 
 /** The challenge sent with every 401 of a protected route when a token was presented (RFC 6750). */
 export const INVALID_TOKEN_CHALLENGE = 'Bearer error="invalid_token"';
@@ -20,17 +22,17 @@ export function sendError(res: Response, code: ErrorCode, description?: string, 
   res.status(ERRORS[code].status).json({ error: code, error_description: description ?? ERRORS[code].description });
 }
 
-/** Body parser failures (express.json) that are the client's fault, by their `type`. */
-const BODY_ERRORS: Readonly<Record<string, ErrorCode>> = {
-  'entity.too.large': 'payload_too_large',
-  'entity.parse.failed': 'invalid_request',
-  'encoding.unsupported': 'unsupported_media_type',
-  'charset.unsupported': 'unsupported_media_type',
-  'entity.verify.failed': 'invalid_request',
-  'request.aborted': 'invalid_request',
-  'request.size.invalid': 'invalid_request',
-  'stream.encoding.set': 'invalid_request',
-  'parameters.too.many': 'invalid_request',
+/** Body parser failures (express.json) that are the client's fault, by their `type`: the code and our own words. */
+const BODY_ERRORS: Readonly<Record<string, readonly [ErrorCode, string]>> = {
+  'entity.too.large': ['payload_too_large', 'the request body is larger than 16 KiB'],
+  'entity.parse.failed': ['invalid_request', 'the body is not valid JSON'],
+  'encoding.unsupported': ['unsupported_media_type', 'the body must not be compressed: send it without Content-Encoding'],
+  'charset.unsupported': ['unsupported_media_type', 'the body must be UTF-8: send Content-Type application/json with no charset or with charset=utf-8'],
+  'entity.verify.failed': ['invalid_request', 'the body could not be read'],
+  'request.aborted': ['invalid_request', 'the body ended before its announced length'],
+  'request.size.invalid': ['invalid_request', 'the body does not match its Content-Length'],
+  'stream.encoding.set': ['invalid_request', 'the body could not be read'],
+  'parameters.too.many': ['invalid_request', 'the body has too many parameters'],
 };
 
 /** Answers any route that does not exist with 404 `not_found`. */
@@ -39,12 +41,14 @@ export const notFound: RequestHandler = (_req, res) => sendError(res, 'not_found
 /**
  * The one error handler, and the only place a domain error becomes HTTP: an {@link AuthError} (or
  * the HTTP layer's {@link HttpError}) is answered with its code; a token refusal becomes the uniform
- * 401; an unreachable store becomes 503 with `Retry-After`; anything else is logged and answered
- * 500 with no detail.
+ * 401 and is reported to `events` by kind; an unreachable store becomes 503 with `Retry-After`;
+ * anything else is logged and answered 500 with no detail.
  */
-export function errorHandler(logger: Logger): ErrorRequestHandler {
+export function errorHandler(logger: Logger, events: AuthEvents = NO_EVENTS): ErrorRequestHandler {
   return (error: unknown, req, res, _next) => {
     if (res.headersSent) return;
+    // The access log's child logger, when mounted, adds the request id to these lines.
+    const log: Logger = (req as { log?: Logger }).log ?? logger;
     if (error instanceof AuthError) {
       const status = ERRORS[error.code].status;
       // Every 401 of a protected route carries a challenge (RFC 6750), also one raised after the
@@ -56,16 +60,18 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       return sendError(res, error.code, error.description, { ...challenge, ...retry, ...headers });
     }
     if (error instanceof TokenRejectedError) {
-      logger.debug({ reason: error.reason, path: req.path }, 'token refused');
+      log.debug({ reason: error.reason, path: req.path }, 'token refused');
+      events.tokenRefused(refusalKind(error.reason));
       return sendError(res, 'invalid_token', undefined, { 'WWW-Authenticate': INVALID_TOKEN_CHALLENGE });
     }
     if (error instanceof StoreUnavailableError) {
-      logger.warn({ reason: error.message, path: req.path }, 'store unavailable');
+      log.warn({ reason: error.message, path: req.path }, 'store unavailable');
       return sendError(res, 'temporarily_unavailable', undefined, { 'Retry-After': RETRY_AFTER_SECONDS });
     }
     const type = (error as { type?: unknown }).type;
-    if (typeof type === 'string' && BODY_ERRORS[type]) return sendError(res, BODY_ERRORS[type]);
-    logger.error({ err: error instanceof Error ? { name: error.name, message: error.message, stack: error.stack } : String(error), path: req.path }, 'unhandled error');
+    const bodyError = typeof type === 'string' ? BODY_ERRORS[type] : undefined;
+    if (bodyError) return sendError(res, ...bodyError);
+    log.error({ err: error instanceof Error ? { name: error.name, message: error.message, stack: error.stack } : String(error), path: req.path }, 'unhandled error');
     return sendError(res, 'server_error');
   };
 }

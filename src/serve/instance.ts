@@ -3,12 +3,9 @@ import { buildRuntime } from '../boot.js';
 import type { Config } from '../config/index.js';
 import { createApp } from '../http/app.js';
 import { GracefulServer, type DrainOutcome } from '../http/drain.js';
+import { browsableUrl, listen } from '../http/listen.js';
 import type { FreshKeys } from '../keys/manager.js';
-
-/** The server could not listen; `message` is the one line to print. */
-export class ListenError extends Error {
-  override readonly name = 'ListenError';
-}
+import { METRICS_PATH, metricsServer } from '../metrics/server.js';
 
 /** How long closing the stores may take after a drain before the process exits anyway. */
 const CLOSE_STORES_MS = 2000;
@@ -40,7 +37,8 @@ function describeCut(outcome: DrainOutcome, timeoutMs: number): string {
  * `SHUTDOWN_TIMEOUT` with a log line saying what it cut.
  *
  * @param freshKeys - The keys a cluster worker got from its primary.
- * @throws {ListenError} when the port cannot be listened on; the runtime's boot errors otherwise.
+ * @throws {import('../http/listen.js').ListenError} when a port cannot be listened on (one line naming
+ *   it); the runtime's boot errors otherwise.
  */
 export async function serveInstance(config: Config, logger: Logger, freshKeys?: FreshKeys): Promise<void> {
   let serving: ((signal: NodeJS.Signals) => void) | undefined;
@@ -50,13 +48,20 @@ export async function serveInstance(config: Config, logger: Logger, freshKeys?: 
   // The app asks the server whether it is draining; requests reach the app only once both exist.
   const http = new GracefulServer((req, res) => app(req, res), { requestTimeoutMs: config.requestTimeout, shutdownTimeoutMs: config.shutdownTimeout });
   const app = createApp(runtime, { isShuttingDown: () => http.draining });
+  const metrics = runtime.metrics && config.metricsPort !== undefined ? metricsServer(runtime.metrics) : undefined;
   let port: number;
+  let metricsUrl: string | undefined;
   try {
-    ({ port } = await http.listen(config.port, config.host));
+    if (metrics && config.metricsPort !== undefined) {
+      metricsUrl = `${browsableUrl(config.metricsHost, await listen(metrics, config.metricsPort, config.metricsHost, 'METRICS_PORT'))}${METRICS_PATH}`;
+    }
+    port = await listen(http.server, config.port, config.host, 'PORT');
   } catch (error) {
+    metrics?.close();
     await runtime.close();
-    throw new ListenError(`cannot listen on port ${config.port}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    throw error;
   }
+  const home = browsableUrl(config.host, port);
   logger.info(
     {
       port,
@@ -65,11 +70,16 @@ export async function serveInstance(config: Config, logger: Logger, freshKeys?: 
       preserveSessions: config.preserveSessions,
       signing: `${runtime.keys.signing.alg} ${runtime.keys.signing.kid}`,
       encryption: `${runtime.keys.encryption.alg} ${runtime.keys.encryption.kid}`,
+      demo: `${home}/demo`,
+      docs: `${home}/docs`,
+      jwks: `${home}/.well-known/jwks.json`,
+      ...(metricsUrl ? { metrics: metricsUrl } : {}),
     },
-    `jwe-auth-server listening on http://${config.host}:${port}`,
+    `jwe-auth-server listening on http://${config.host}:${port}; open ${home}/ (demo /demo, API reference /docs, JWKS /.well-known/jwks.json)`,
   );
   serving = (signal) => {
     logger.info({ signal }, 'draining: readiness is 503, no new connections, answering the requests received');
+    // Scrapes may go on while the public port drains; the metrics listener closes with the process.
     void http.drain().then(async (outcome) => {
       if (outcome.drained) logger.info({ elapsedMs: outcome.elapsedMs }, 'drained');
       else logger.error({ cut: outcome.cut, idleConnections: outcome.idleCut }, describeCut(outcome, config.shutdownTimeout));

@@ -57,9 +57,18 @@ const shorten = (text: string, length: number) => (text.length > length ? `${tex
 const json = (value: unknown) => JSON.stringify(value, null, 2);
 const time = (epochMs: number) => new Date(epochMs).toLocaleTimeString();
 
+/** Buttons that can only work while signed in, disabled otherwise. */
+const needsSession = (button: HTMLButtonElement) => button === view.callMe;
+
 /** Renders the three layers, or the signed-out page when `token` is null. */
 function showToken(token: VerifiedAccessToken | null): void {
   const signedIn = token !== null;
+  // A sign-in or a sign-out starts afresh: the last call's answer (or error) belongs to the old state.
+  if (signedIn !== !view.token.hidden) {
+    view.meOutput.textContent = 'No call yet.';
+    delete view.meOutput.dataset.kind;
+  }
+  view.callMe.disabled = !signedIn;
   view.signin.hidden = signedIn;
   view.token.hidden = !signedIn;
   view.session.hidden = !signedIn;
@@ -87,7 +96,7 @@ function action(button: HTMLButtonElement, work: () => Promise<string | void>): 
     } catch (error) {
       setStatus(describeError(error), 'error');
     } finally {
-      button.disabled = false;
+      button.disabled = needsSession(button) && client.token === null;
     }
   });
 }

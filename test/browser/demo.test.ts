@@ -56,6 +56,13 @@ describeBrowser('the demo page in chromium', () => {
     }
     return (await page.textContent(selector)) ?? '';
   }
+  /** Signs in as alice through the form and waits for the page to say so. */
+  async function signIn(): Promise<void> {
+    await page.getByLabel('Username').fill('alice');
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await textOf('#status', /Signed in as alice\./);
+  }
   const jsonOf = async (selector: string) => JSON.parse((await page.textContent(selector)) ?? 'null') as Record<string, unknown>;
   const liveSessionIds = async () => (await server.runtime.sessions.listSessions(userId)).map((s) => s.id);
 
@@ -69,6 +76,7 @@ describeBrowser('the demo page in chromium', () => {
     await textOf('#status', /Signed out\. Sign in to begin\./);
     expect(await page.isVisible('#signin-form')).toBe(true);
     expect(await page.isVisible('#token')).toBe(false);
+    expect(await page.getByRole('button', { name: 'Call /api/me' }).isDisabled()).toBe(true);
   });
 
   it('signs in with the keyboard alone and shows the three verified layers', async () => {
@@ -94,6 +102,7 @@ describeBrowser('the demo page in chromium', () => {
   });
 
   it('calls the protected route and shows the username', async () => {
+    expect(await page.getByRole('button', { name: 'Call /api/me' }).isEnabled()).toBe(true);
     await page.getByRole('button', { name: 'Call /api/me' }).click();
     await textOf('#me-output', /"username": "alice"/);
     const me = await jsonOf('#me-output');
@@ -146,16 +155,32 @@ describeBrowser('the demo page in chromium', () => {
     await page.screenshot({ path: SCREENSHOT, fullPage: true });
   });
 
-  it('logs out: the session ends on the server and /api/me then fails in the page', async () => {
+  it('logs out: the session ends on the server, and /api/me cannot be called any more', async () => {
     await page.getByRole('button', { name: 'Log out', exact: true }).click();
     await textOf('#status', /^Signed out\.$/);
     expect(await page.isVisible('#signin-form')).toBe(true);
     expect(await page.isVisible('#token')).toBe(false);
     expect(await liveSessionIds()).toEqual([]);
+    expect(await page.getByRole('button', { name: 'Call /api/me' }).isDisabled()).toBe(true);
+    expect(await page.textContent('#me-output')).toBe('No call yet.');
+  });
 
+  it('shows the error of a call whose session ended elsewhere, then clears it on the next sign-in', async () => {
+    await signIn();
+    await server.runtime.store.revokeUserSessions(userId, Date.now());
     await page.getByRole('button', { name: 'Call /api/me' }).click();
-    await textOf('#me-output', /^not_authenticated: /);
+    await textOf('#me-output', /^invalid_grant: /);
     expect(await page.getAttribute('#me-output', 'data-kind')).toBe('error');
+    expect(await page.getAttribute('#status', 'data-kind')).toBe('error');
+    expect(await page.isVisible('#signin-form')).toBe(true);
+    expect(await page.getByRole('button', { name: 'Call /api/me' }).isDisabled()).toBe(true);
+
+    await signIn();
+    expect(await page.textContent('#me-output')).toBe('No call yet.');
+    expect(await page.getAttribute('#me-output', 'data-kind')).toBeNull();
+    expect(await page.getAttribute('#status', 'data-kind')).toBe('ok');
+    await page.getByRole('button', { name: 'Log out', exact: true }).click();
+    await textOf('#status', /^Signed out\.$/);
   });
 
   it('cannot pick the session up again after a reload, because the cookie was cleared', async () => {

@@ -3,32 +3,39 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import request from 'supertest';
 import type { JWK } from 'jose';
+import { auditLinesOf, runInProcess, type CliResult } from '../helpers/cli.js';
 import { login } from '../helpers/flow.js';
-import { CLI_JS, runNode, type ProcessResult } from '../helpers/process.js';
 import { startTestServer, tempDirPerTest, type TestServer } from '../helpers/runtime.js';
 
+/**
+ * The `jwe-auth` commands, run in this process through `runCli` (the bin script is only that call;
+ * `terminal.test.ts` runs the real bin). Each test has its own SQLite file and key folder.
+ */
 const PASSPHRASE = 'a passphrase of some length';
 const PASSWORD = 'correct horse battery';
 
-/** Every CLI call is a fresh Node process (and `users add` an argon2 hash): tests get more time. */
+/** `users add` hashes with argon2 and the key commands write PEMs: tests get more time. */
 const SLOW = 60_000;
 
 const dir = tempDirPerTest('jwe-auth-cli-');
 
 const sqlitePath = () => path.join(dir(), 'auth.db');
 const keysDir = () => path.join(dir(), 'keys');
-const jweAuth = (args: string[], options: { stdin?: string; env?: Record<string, string> } = {}): Promise<ProcessResult> =>
-  runNode(CLI_JS, args, {
+const jweAuth = (args: string[], options: { stdin?: string; env?: Record<string, string> } = {}): Promise<CliResult> =>
+  runInProcess(args, {
     stdin: options.stdin,
     env: { SQLITE_PATH: sqlitePath(), KEYS_DIR: keysDir(), PRIVATE_KEY_PASSPHRASE: PASSPHRASE, ...options.env },
   });
 
-/** Runs the CLI and expects it to succeed quietly on stderr. */
-async function ok(args: string[], stdin?: string): Promise<string> {
+/** Runs the CLI and expects it to succeed, writing nothing on stderr but audit lines (returned). */
+async function okWithAudit(args: string[], stdin?: string): Promise<{ stdout: string; audit: Array<Record<string, unknown>> }> {
   const result = await jweAuth(args, { stdin });
-  expect({ code: result.code, stderr: result.stderr }).toEqual({ code: 0, stderr: '' });
-  return result.stdout;
+  expect({ code: result.code, stderr: result.stderr.replace(/^\{.*"msg":"audit"\}\n/gm, '') }).toEqual({ code: 0, stderr: '' });
+  return { stdout: result.stdout, audit: auditLinesOf(result.stderr) };
 }
+
+/** Runs the CLI and expects it to succeed; returns its stdout. */
+const ok = async (args: string[], stdin?: string): Promise<string> => (await okWithAudit(args, stdin)).stdout;
 
 /** Runs the CLI and expects exit code 1 with exactly one line on stderr, which it returns. */
 async function fails(args: string[], options: { stdin?: string; env?: Record<string, string> } = {}): Promise<string> {
@@ -92,7 +99,27 @@ describe('jwe-auth users', () => {
     expect(await listed()).toEqual([['alice', 'enabled']]);
   }, SLOW);
 
-  it.each(['disable', 'enable', 'delete'])('%s of an unknown user fails with one line naming it', async (command) => {
+  it('writes one audit line per change on stderr, with the user, never the password', async () => {
+    const added = await okWithAudit(['users', 'add', 'bob', '--password-stdin'], PASSWORD);
+    const id = /\(([0-9a-f-]{36})\)/.exec(added.stdout)?.[1];
+    expect(added.audit).toEqual([expect.objectContaining({ level: 30, msg: 'audit', event: 'user_created', username: 'bob', user_id: id })]);
+    for (const [command, event] of [
+      ['disable', 'user_disabled'],
+      ['enable', 'user_enabled'],
+      ['delete', 'user_deleted'],
+    ] as const) {
+      expect((await okWithAudit(['users', command, 'BOB'])).audit).toEqual([expect.objectContaining({ event, username: 'bob', user_id: id })]);
+    }
+    expect((await okWithAudit(['users', 'list'])).audit).toEqual([]);
+    expect(JSON.stringify(added.audit)).not.toContain(PASSWORD);
+  }, SLOW);
+
+  it('writes no audit line with LOG_LEVEL=silent', async () => {
+    const result = await jweAuth(['users', 'add', 'bob', '--password-stdin'], { stdin: PASSWORD, env: { LOG_LEVEL: 'silent' } });
+    expect({ code: result.code, stderr: result.stderr }).toEqual({ code: 0, stderr: '' });
+  }, SLOW);
+
+  it.each(['disable', 'enable', 'delete', 'passwd'])('%s of an unknown user fails with one line naming it', async (command) => {
     await ok(['users', 'add', 'alice', '--password-stdin'], PASSWORD);
     expect(await fails(['users', command, 'nobody'])).toContain('nobody');
     expect(await listed()).toEqual([['alice', 'enabled']]);

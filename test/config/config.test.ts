@@ -233,6 +233,18 @@ describe('REDIS_URL', () => {
   });
 });
 
+describe('METRICS_PORT and METRICS_HOST', () => {
+  it('leave metrics off by default, on loopback when turned on', () => {
+    expect(loadConfig({})).toMatchObject({ metricsPort: undefined, metricsHost: '127.0.0.1' });
+    expect(loadConfig({ METRICS_PORT: '9464' })).toMatchObject({ metricsPort: 9464, metricsHost: '127.0.0.1' });
+    expect(loadConfig({ METRICS_PORT: '0', METRICS_HOST: '10.0.0.5' })).toMatchObject({ metricsPort: 0, metricsHost: '10.0.0.5' });
+  });
+
+  it.each(['65536', '-1', 'http', '94.64'])('refuses METRICS_PORT=%s with one line naming it', (value) => {
+    expectRefusal({ METRICS_PORT: value }, 'METRICS_PORT');
+  });
+});
+
 describe('node dist/server.js refuses to boot', () => {
   let dir: string;
   let removeDir: () => void;

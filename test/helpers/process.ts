@@ -211,7 +211,7 @@ export async function startServerProcess(options: StartOptions = {}): Promise<Se
     try {
       return await startOnce(options);
     } catch (error) {
-      const portTaken = error instanceof ServerStartError && /cannot listen on port/.test(error.result.stderr);
+      const portTaken = error instanceof ServerStartError && /cannot listen on port \d+ of [^ ]+ \(PORT\)/.test(error.result.stderr);
       if (!portTaken || attempt >= 3) throw error;
     }
   }

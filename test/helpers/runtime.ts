@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import type { Express } from 'express';
 import { loadConfig, type Config } from '../../src/config/index.js';
 import { buildRuntime, type Runtime, type RuntimeOptions } from '../../src/boot.js';
@@ -44,9 +44,14 @@ export function tempDirPerTest(prefix: string): () => string {
 
 /**
  * Boots the app over a fresh temporary directory. `env` overrides the defaults (SQLite store in the
- * directory, insecure cookies, high login rate limits); `options` injects a clock or an events sink.
+ * directory, insecure cookies, high login rate limits); `options` injects a clock, an events sink, or
+ * a logger (silent unless a test captures it).
  */
-export async function startTestServer(env: Record<string, string> = {}, dir?: string, options: RuntimeOptions = {}): Promise<TestServer> {
+export async function startTestServer(
+  env: Record<string, string> = {},
+  dir?: string,
+  options: RuntimeOptions & { readonly logger?: Logger } = {},
+): Promise<TestServer> {
   const temp = dir ? { dir, remove: () => undefined } : tempDir();
   const config = loadConfig({
     SQLITE_PATH: path.join(temp.dir, 'auth.db'),
@@ -57,7 +62,7 @@ export async function startTestServer(env: Record<string, string> = {}, dir?: st
     LOG_LEVEL: 'silent',
     ...env,
   });
-  const runtime = await buildRuntime(config, silentLogger, options);
+  const runtime = await buildRuntime(config, options.logger ?? silentLogger, options);
   const app = createApp(runtime);
   return {
     app,

@@ -45,7 +45,20 @@ describe('inputs that once reached a 500', () => {
       .set('Content-Encoding', 'gzip')
       .send('{"username":"alice"}')
       .expect(415);
-    expect(res.body.error).toBe('unsupported_media_type');
+    expect(res.body).toEqual({ error: 'unsupported_media_type', error_description: 'the body must not be compressed: send it without Content-Encoding' });
+  });
+
+  it.each([
+    ['malformed JSON', 'application/json', '{"username": "alice"', 400, 'invalid_request', 'the body is not valid JSON'],
+    ['a charset other than UTF-8', 'application/json; charset=latin1', '{"username":"alice"}', 415, 'unsupported_media_type', 'the body must be UTF-8: send Content-Type application/json with no charset or with charset=utf-8'],
+  ])('answers %s with a description that says so', async (_case, type, body, status, error, description) => {
+    const res = await request(server.app).post('/auth/login').set('Content-Type', type).send(body);
+    expect({ status: res.status, body: res.body as unknown }).toEqual({ status, body: { error, error_description: description } });
+  });
+
+  it('accepts charset=utf-8 spelled in any case', async () => {
+    const res = await request(server.app).post('/auth/login').set('Content-Type', 'application/json; charset=UTF-8').send('{"username":"alice"}');
+    expect({ status: res.status, description: res.body.error_description as unknown }).toEqual({ status: 400, description: 'password is required' });
   });
 
   it('words validation errors itself, never with the library text', async () => {

@@ -14,6 +14,7 @@ export const PASSWORD = 'correct horse battery';
 
 /** The operations `responses.test.ts` covers; `protected-responses.test.ts` covers every other one. */
 export const PUBLIC_OPERATIONS: readonly OperationKey[] = [
+  'GET /',
   'GET /.well-known/jwks.json',
   'POST /auth/login',
   'POST /auth/refresh',

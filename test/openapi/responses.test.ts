@@ -209,6 +209,17 @@ describe('POST /auth/refresh', () => {
   });
 });
 
+describe('GET /', () => {
+  it('answers 200 with a page linking the demo, the API reference and the JWKS, and no script', async () => {
+    const res = await request(server.app).get('/');
+    expectDocumented('GET /', res, 200);
+    const links = [...res.text.matchAll(/href="([^"]+)"/g)].map((match) => match[1]);
+    expect(links).toEqual(['/demo/', '/docs', '/.well-known/jwks.json']);
+    expect(res.headers['content-security-policy']).toContain("default-src 'none'");
+    expect(res.text).not.toContain('<script');
+  });
+});
+
 describe('GET /healthz and GET /readyz', () => {
   it('answer 200', async () => {
     expectDocumented('GET /healthz', await request(server.app).get('/healthz'), 200);

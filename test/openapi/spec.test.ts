@@ -7,8 +7,9 @@ const checker = new SpecChecker();
 const { spec } = checker;
 type Json = Record<string, unknown>;
 
-/** The routes of CONTRACT.md's HTTP table. */
+/** The routes of CONTRACT.md's HTTP table, and its home page (`GET /`, section Operations). */
 const CONTRACT_OPERATIONS = [
+  'GET /',
   'GET /.well-known/jwks.json',
   'POST /auth/login',
   'POST /auth/refresh',
