@@ -36,7 +36,9 @@ describe('metrics scraped over HTTP after a real flow', () => {
       await request(app).post('/auth/login').send({ username: 'mallory', password: 'not the password', client_key: alice.client.publicJwk }).expect(status);
     }
     await whileLocked(server, async () => {
+      // The failure-only throttle shares the locked file, so the login is refused before the session store.
       await request(app).post('/auth/login').send({ username: 'alice', password: PASSWORD, client_key: alice.client.publicJwk }).expect(503);
+      await expect(server.runtime.store.revokeSession(revokedId, Date.now())).rejects.toMatchObject({ code: 'store_unavailable' });
     });
 
     const res = await fetch(endpoint.url);
@@ -93,12 +95,13 @@ describe('metrics scraped over HTTP after a real flow', () => {
 
   it('times every store operation and counts the ones that failed', () => {
     const calls = (operation: string) => valueOf(samples, 'jwe_auth_store_operation_duration_seconds_count', { operation });
-    expect(calls('createSession')).toBe(2);
+    expect(calls('createSession')).toBe(1);
     expect(calls('findRefreshToken')).toBe(1);
     expect(calls('advanceRefreshToken')).toBe(1);
     expect(calls('getSession')).toBeGreaterThanOrEqual(3);
-    expect(calls('revokeSession')).toBe(1);
-    expect(valueOf(samples, 'jwe_auth_store_errors_total', { operation: 'createSession' })).toBe(1);
+    expect(calls('revokeSession')).toBe(2);
+    expect(valueOf(samples, 'jwe_auth_store_errors_total', { operation: 'revokeSession' })).toBe(1);
+    expect(valueOf(samples, 'jwe_auth_store_errors_total', { operation: 'createSession' })).toBe(0);
     expect(valueOf(samples, 'jwe_auth_store_errors_total', { operation: 'getSession' })).toBe(0);
   });
 
