@@ -44,6 +44,7 @@ export interface RuntimeOptions {
 export const LOG_REDACT = [
   'req.headers.authorization',
   'req.headers.cookie',
+  'req.headers.dpop',
   'password',
   'current_password',
   'new_password',

@@ -84,6 +84,8 @@ export interface Config {
   readonly logLevel: string;
   /** `KEY_RELOAD_INTERVAL`: how often a preserving server looks for rotated keys (0: never). */
   readonly keyReloadInterval: number;
+  /** `DPOP_REQUIRED`: refuse logins without a DPoP proof (RFC 9449), so every session is bound to a key. */
+  readonly dpopRequired: boolean;
 }
 
 /** Raised when the environment cannot be turned into a configuration; `message` is one line naming the variable. */
@@ -201,6 +203,7 @@ const schema = z.object({
   TRUST_PROXY: integer('0', 0, 10),
   LOG_LEVEL: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
   KEY_RELOAD_INTERVAL: duration('30s', 0),
+  DPOP_REQUIRED: bool('false'),
 });
 
 /**
@@ -294,5 +297,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     trustProxyHops: e.TRUST_PROXY,
     logLevel: e.LOG_LEVEL,
     keyReloadInterval: e.KEY_RELOAD_INTERVAL,
+    dpopRequired: e.DPOP_REQUIRED,
   });
 }

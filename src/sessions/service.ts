@@ -11,6 +11,7 @@ import { importStoredClientKey, type ClientKey } from '../tokens/client-key.js';
 import { issueAccessToken } from '../tokens/issue.js';
 import type { AccessClaims } from '../tokens/policy.js';
 import { hashRefreshToken, newRefreshToken } from '../tokens/refresh.js';
+import { ProofChecker, type Credentials, type ProofPresentation } from './proofs.js';
 import { dummyPasswordHash, hashPassword, verifyPassword } from '../users/password.js';
 import { UserError, type User, type UserDirectory } from '../users/directory.js';
 import { rotateRefreshToken } from './rotation.js';
@@ -19,7 +20,8 @@ import { rotateRefreshToken } from './rotation.js';
 export interface TokenGrant {
   readonly body: {
     access_token: string;
-    token_type: 'Bearer';
+    /** `DPoP` for a session bound to a proof key (RFC 9449 §5), else `Bearer`. */
+    token_type: 'Bearer' | 'DPoP';
     expires_in: number;
     session_id: string;
     refresh_expires_in: number;
@@ -43,7 +45,7 @@ const TOUCH_INTERVAL_MS = 60_000;
 
 type ServiceConfig = Pick<
   Config,
-  'issuer' | 'audience' | 'accessTokenTtl' | 'refreshTokenTtl' | 'sessionIdleTtl' | 'refreshReuseGrace'
+  'issuer' | 'audience' | 'accessTokenTtl' | 'refreshTokenTtl' | 'sessionIdleTtl' | 'refreshReuseGrace' | 'dpopRequired'
 >;
 
 /** What a {@link SessionService} is given besides its configuration and stores. */
@@ -65,6 +67,8 @@ export class SessionService {
   readonly #accepted = new AcceptCache();
   readonly #clock: Clock;
   readonly #events: AuthEvents;
+  /** DPoP proofs: verified, matched to the token's binding, and spent in the store. */
+  readonly #proofs: ProofChecker;
 
   /**
    * @param options - The clock and the events sink; see {@link SessionServiceOptions}.
@@ -80,6 +84,7 @@ export class SessionService {
     this.epoch = keys.epoch;
     this.#clock = options.clock ?? systemClock;
     this.#events = options.events ?? NO_EVENTS;
+    this.#proofs = new ProofChecker(store, this.#clock, config.dpopRequired);
   }
 
   /** The time now, from the injected clock. */
@@ -87,13 +92,22 @@ export class SessionService {
     return this.#clock();
   }
 
+  /** `ISSUER`: the `iss` of access tokens, and a URL DPoP proofs may name (see `http/dpop.ts`). */
+  get issuer(): string {
+    return this.config.issuer;
+  }
+
   /**
-   * Checks credentials and opens a session bound to the client key. Unknown user, wrong password
-   * and disabled user all cost one argon2 verification and end in the same error.
+   * Checks credentials and opens a session bound to the client key, and to the DPoP proof key when
+   * the request carries a proof. Unknown user, wrong password and disabled user all cost one argon2
+   * verification and end in the same error. The proof is checked first.
    *
+   * @param proof - The request's DPoP proof, if any (RFC 9449 §5).
+   * @throws {DpopProofRejectedError} for a bad or replayed proof, or none under `DPOP_REQUIRED`.
    * @throws {AuthError} `invalid_credentials`.
    */
-  async login(username: string, password: string, clientKey: ClientKey, userAgent: string | null): Promise<TokenGrant> {
+  async login(username: string, password: string, clientKey: ClientKey, userAgent: string | null, proof?: ProofPresentation): Promise<TokenGrant> {
+    const bound = proof ? await this.#proofs.atTokenEndpoint(proof) : null;
     const user = await this.users.findByUsername(username);
     const ok = await verifyPassword(user?.passwordHash ?? (await dummyPasswordHash()), password);
     if (!user || !ok || user.disabled) {
@@ -108,6 +122,7 @@ export class SessionService {
       userId: user.id,
       clientJwk: clientKey.jwk,
       clientKid: clientKey.kid,
+      dpopJkt: bound?.jkt ?? null,
       userAgent: userAgent?.slice(0, 256) ?? null,
       epoch: this.epoch,
       createdAt: now,
@@ -163,27 +178,33 @@ export class SessionService {
   }
 
   /**
-   * Verifies a bearer token and checks that its session is live and its user enabled.
+   * Verifies a sealed access token, checks that it was presented as its binding demands (a DPoP
+   * proof by the bound key, or `Bearer` for an unbound token), and that its session is live and its
+   * user enabled. The proof is checked on every request, also for a token the accept cache knows.
    *
-   * @throws {TokenRejectedError} for any refusal; {@link StoreUnavailableError} when state is unknown.
+   * @throws {TokenRejectedError} for any refusal ({@link DpopProofRejectedError} for the proof);
+   * {@link StoreUnavailableError} when state is unknown.
    */
-  async authenticate(bearer: string): Promise<Principal> {
+  async authenticate(credentials: Credentials): Promise<Principal> {
+    const { token } = credentials;
     const now = this.#clock();
     const keyVersion = this.keys.version;
-    let claims = this.#accepted.get(bearer, keyVersion, now);
+    let claims = this.#accepted.get(token, keyVersion, now);
     if (!claims) {
-      claims = await acceptAccessToken(bearer, this.keys, {
+      claims = await acceptAccessToken(token, this.keys, {
         issuer: this.config.issuer,
         audience: this.config.audience,
         accessTokenTtlMs: this.config.accessTokenTtl,
         now,
       });
-      this.#accepted.set(bearer, keyVersion, claims);
+      this.#accepted.set(token, keyVersion, claims);
     }
+    await this.#proofs.forResource(credentials, claims);
     const [session, user] = await Promise.all([this.store.getSession(claims.sid, now), this.users.findById(claims.sub)]);
     if (!session || !isLive(session, now) || session.epoch !== this.epoch || session.userId !== claims.sub) {
       throw new TokenRejectedError('session not live');
     }
+    if (session.dpopJkt !== (claims.cnf?.jkt ?? null)) throw new TokenRejectedError('binding differs from the session');
     if (!user || user.disabled) throw new TokenRejectedError('user missing or disabled');
     if (now - session.lastUsedAt > TOUCH_INTERVAL_MS) {
       // Bookkeeping only: the session's state is already known, so a failed write does not fail the request.
@@ -253,13 +274,14 @@ export class SessionService {
       ttlMs: this.config.accessTokenTtl,
       signingKey: this.keys.signing,
       clientKey,
+      dpopJkt: session.dpopJkt,
       now,
     });
     const refreshEnd = Math.min(session.expiresAt, session.idleExpiresAt);
     return {
       body: {
         access_token: issued.token,
-        token_type: 'Bearer',
+        token_type: session.dpopJkt === null ? 'Bearer' : 'DPoP',
         expires_in: issued.expiresIn,
         session_id: session.id,
         refresh_expires_in: Math.max(0, Math.floor((refreshEnd - now) / 1000)),

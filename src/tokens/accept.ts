@@ -97,12 +97,20 @@ export async function acceptAccessToken(token: string, keys: KeyManager, options
         ...(options.now === undefined ? {} : { currentDate: new Date(options.now) }),
       },
     );
-    const { sub, sid, jti } = payload;
+    const { sub, sid, jti, cnf } = payload;
     if (typeof sub !== 'string' || typeof sid !== 'string' || typeof jti !== 'string') refuse('claim types');
+    if (cnf !== undefined && !isConfirmation(cnf)) refuse('cnf is not {jkt}');
     return payload as unknown as AccessClaims;
   } catch (error) {
     return refuse(`verify: ${describe(error)}`);
   }
+}
+
+/** A `cnf` claim of the one form this server issues: `{jkt: <SHA-256 thumbprint>}`. */
+function isConfirmation(cnf: unknown): boolean {
+  if (typeof cnf !== 'object' || cnf === null || Array.isArray(cnf)) return false;
+  const { jkt, ...others } = cnf as Record<string, unknown>;
+  return typeof jkt === 'string' && ACCEPT_POLICY.thumbprint.test(jkt) && Object.keys(others).length === 0;
 }
 
 function describe(error: unknown): string {

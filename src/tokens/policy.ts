@@ -25,6 +25,8 @@ export const ACCEPT_POLICY = Object.freeze({
   /** The inner `typ` (RFC 9068). */
   tokenType: 'at+jwt',
   requiredClaims: ['iss', 'sub', 'aud', 'iat', 'exp', 'jti', 'sid'] as string[],
+  /** The `jkt` of a bound token's `cnf`: an RFC 7638 SHA-256 thumbprint, base64url. */
+  thumbprint: /^[A-Za-z0-9_-]{43}$/,
   /** Clock skew allowed on `exp`, `nbf` and `iat`, in seconds (at most 60). */
   clockToleranceSeconds: 30,
 });
