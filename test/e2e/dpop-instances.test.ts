@@ -1,9 +1,8 @@
-import path from 'node:path';
 import type { JWK } from 'jose';
 import { makeClientKey, openAccessToken, sealToServer } from '../helpers/client.js';
 import { makeProof, makeProofKey, type ProofKey } from '../helpers/dpop.js';
 import { cli, killAll, startServerProcess, type ServerProcess } from '../helpers/process.js';
-import { deleteKeys, describeWithRedis, REDIS_TEST_URL, uniquePrefix } from '../helpers/redis.js';
+import { deleteKeys, describeWithRedis, REDIS_TEST_URL, redisFleetEnv, uniquePrefix } from '../helpers/redis.js';
 import { tempDir } from '../helpers/runtime.js';
 
 /**
@@ -16,18 +15,7 @@ const ISSUER = 'https://auth.example';
 describeWithRedis('DPoP proofs across two server processes on one Redis', () => {
   const temp = tempDir();
   const prefix = uniquePrefix('dpop-e2e');
-  const env = {
-    STORE: 'redis',
-    REDIS_URL: REDIS_TEST_URL,
-    REDIS_PREFIX: prefix,
-    PRESERVE_SESSIONS_ON_REBOOT: '1',
-    PRIVATE_KEY_PASSPHRASE: 'a passphrase long enough for the keys',
-    KEYS_DIR: path.join(temp.dir, 'keys'),
-    SQLITE_PATH: path.join(temp.dir, 'auth.db'),
-    ISSUER,
-    COOKIE_SECURE: 'false',
-    LOG_LEVEL: 'silent',
-  };
+  const env = { ...redisFleetEnv(temp.dir, prefix), ISSUER };
   let a: ServerProcess;
   let b: ServerProcess;
   let key: ProofKey;
