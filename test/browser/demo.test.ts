@@ -103,7 +103,7 @@ describeBrowser('the demo page in chromium', () => {
   it('binds the session to a non-extractable DPoP key kept in IndexedDB, and shows the binding', async () => {
     const { cnf, sid } = (await jsonOf('#claims')) as { cnf?: { jkt: string }; sid: string };
     expect(cnf?.jkt).toMatch(/^[A-Za-z0-9_-]{43}$/);
-    expect((await server.runtime.store.getSession(sid))?.dpopJkt).toBe(cnf?.jkt);
+    expect((await server.runtime.store.getSession(sid, Date.now()))?.dpopJkt).toBe(cnf?.jkt);
     expect(await textOf('#binding', /^Bound: token_type DPoP, cnf\.jkt /)).toContain(String(cnf?.jkt));
     const stored = await page.evaluate(
       () =>

@@ -59,7 +59,7 @@ describe('AuthClient against a real listening server', () => {
     expect(proofKey?.privateKey.extractable).toBe(false);
     expect(token.tokenType).toBe('DPoP');
     expect(token.claims.cnf).toEqual({ jkt: proofKey?.jkt });
-    expect((await server.runtime.store.getSession(token.claims.sid))?.dpopJkt).toBe(proofKey?.jkt);
+    expect((await server.runtime.store.getSession(token.claims.sid, Date.now()))?.dpopJkt).toBe(proofKey?.jkt);
     expect((await alice.me()).username).toBe('alice');
     const refreshed = await alice.refresh();
     expect(refreshed.claims.cnf).toEqual({ jkt: proofKey?.jkt });

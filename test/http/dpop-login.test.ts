@@ -45,7 +45,7 @@ describe('a login with a DPoP proof', () => {
     const res = await loginWith(server, await proof());
     expect(res.status).toBe(200);
     expect(res.body.token_type).toBe('DPoP');
-    expect((await server.runtime.store.getSession(res.body.session_id as string))?.dpopJkt).toBe(key.jkt);
+    expect((await server.runtime.store.getSession(res.body.session_id as string, Date.now()))?.dpopJkt).toBe(key.jkt);
   });
 
   it('accepts a proof naming the URL the request was sent to, and ignores an ath', async () => {

@@ -48,8 +48,8 @@ describe('a DPoP-bound session', () => {
     const claims = JSON.parse(Buffer.from(bound.jws.split('.')[1] as string, 'base64url').toString()) as Record<string, unknown>;
     expect(claims.cnf).toEqual({ jkt: key.jkt });
     expect(headerOf(bound.jws)).toMatchObject({ typ: 'at+jwt' });
-    expect((await server.runtime.store.getSession(bound.body.session_id as string))?.dpopJkt).toBe(key.jkt);
-    expect((await server.runtime.store.getSession(unbound.body.session_id as string))?.dpopJkt).toBeNull();
+    expect((await server.runtime.store.getSession(bound.body.session_id as string, Date.now()))?.dpopJkt).toBe(key.jkt);
+    expect((await server.runtime.store.getSession(unbound.body.session_id as string, Date.now()))?.dpopJkt).toBeNull();
   });
 
   it('serves a request with the DPoP scheme and a fresh proof, and /auth/verify returns cnf', async () => {
