@@ -398,6 +398,19 @@ export function describeStoreContract(name: string, open: () => Promise<SessionS
         const answers = await Promise.all(Array.from({ length: 20 }, () => store.rememberProofId(id, now + MINUTE, now)));
         expect(answers.filter(Boolean)).toHaveLength(1);
       });
+
+      if (options.peerOf) {
+        const peerOf = options.peerOf;
+        it('gives one proof id presented 20 times at once on two instances exactly one true', async () => {
+          const peer = await peerOf(store);
+          extra.push(peer);
+          const now = Date.now();
+          const id = newHash();
+          const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? store : peer).rememberProofId(id, now + MINUTE, now)));
+          expect(answers.filter(Boolean)).toHaveLength(1);
+          expect(await peer.rememberProofId(id, now + MINUTE, now + 1)).toBe(false);
+        });
+      }
     });
 
     it('answers ping while it can answer', async () => {
