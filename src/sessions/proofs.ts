@@ -39,19 +39,33 @@ export class ProofChecker {
   ) {}
 
   /**
-   * The proof of a login or a refresh (no `ath`): its key's thumbprint, or `null` when the request
-   * carries no proof and none is required.
+   * The proof of a login (no `ath`), spent: the key the session will be bound to, or `null` when the
+   * request carries no proof and `DPOP_REQUIRED` is off.
    *
-   * @param requireProof - Refuse a request without a proof (a login under `DPOP_REQUIRED`, a refresh
-   * of a bound session). Defaults to `DPOP_REQUIRED`.
-   * @throws {DpopProofRejectedError} for a bad, replayed or required but missing proof.
+   * @throws {DpopProofRejectedError} for a bad or replayed proof, or none under `DPOP_REQUIRED`.
    */
-  async atTokenEndpoint(presentation: ProofPresentation, requireProof = this.required): Promise<VerifiedDpopProof | null> {
+  async atLogin(presentation: ProofPresentation): Promise<VerifiedDpopProof | null> {
     if (presentation.proof === undefined) {
-      if (requireProof) throw new DpopProofRejectedError('proof required');
+      if (this.required) throw new DpopProofRejectedError('proof required (DPOP_REQUIRED)');
       return null;
     }
     return this.#verify(presentation);
+  }
+
+  /**
+   * The proof of a refresh (no `ath`): a session bound to a key needs a proof by that key; any proof
+   * sent is checked and spent, also for an unbound session (which stays unbound).
+   *
+   * @param boundTo - The thumbprint the refresh token's session is bound to, or `null`.
+   * @throws {DpopProofRejectedError} for a bad or replayed proof, a proof by another key, or none
+   * for a bound session.
+   */
+  async atRefresh(presentation: ProofPresentation, boundTo: string | null): Promise<void> {
+    if (presentation.proof === undefined) {
+      if (boundTo !== null) throw new DpopProofRejectedError('proof required for a bound session');
+      return;
+    }
+    await this.#verify(presentation, undefined, boundTo ?? undefined);
   }
 
   /**

@@ -40,6 +40,9 @@ export interface Principal {
   readonly session: SessionRecord;
 }
 
+/** A request without a `DPoP` header. */
+const NO_PROOF: ProofPresentation = Object.freeze({ proof: undefined, htm: 'POST', htu: [] });
+
 /** How often, at most, a protected request records `last_used_at` for its session. */
 const TOUCH_INTERVAL_MS = 60_000;
 
@@ -107,7 +110,7 @@ export class SessionService {
    * @throws {AuthError} `invalid_credentials`.
    */
   async login(username: string, password: string, clientKey: ClientKey, userAgent: string | null, proof?: ProofPresentation): Promise<TokenGrant> {
-    const bound = proof ? await this.#proofs.atTokenEndpoint(proof) : null;
+    const bound = proof ? await this.#proofs.atLogin(proof) : null;
     const user = await this.users.findByUsername(username);
     const ok = await verifyPassword(user?.passwordHash ?? (await dummyPasswordHash()), password);
     if (!user || !ok || user.disabled) {
@@ -143,12 +146,21 @@ export class SessionService {
    * to the session's client key. Reports the outcome (`rotated`, `duplicate`, `reuse_revoked`,
    * `invalid`); a reuse is also an audit event, as it most likely means a stolen token.
    *
+   * A session bound to a DPoP key is refreshed only with a proof by that key, checked before the
+   * rotation rule sees the token: without the key nothing rotates, and a stolen token cannot end
+   * the session as a reuse either.
+   *
+   * @param proof - The request's DPoP proof, if any (RFC 9449 §5).
+   * @throws {DpopProofRejectedError} for a bad or replayed proof, or none for a bound session.
    * @throws {AuthError} `invalid_grant` for an unknown, expired, revoked or reused token.
    */
-  async refresh(refreshToken: string): Promise<TokenGrant> {
+  async refresh(refreshToken: string, proof: ProofPresentation = NO_PROOF): Promise<TokenGrant> {
     const presented = hashRefreshToken(refreshToken);
     if (presented === null) return this.#refused();
     const now = this.#clock();
+    // A binding never changes, so the rotation below may read the facts again without a race.
+    const facts = await this.store.findRefreshToken(presented, now);
+    await this.#proofs.atRefresh(proof, facts?.session.dpopJkt ?? null);
     const next = newRefreshToken();
     const result = await rotateRefreshToken(this.store, presented, next.hash, {
       now,

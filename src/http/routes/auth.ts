@@ -76,7 +76,7 @@ export function authRoutes(config: Config, sessions: SessionService, { throttle,
     if (transport === 'cookie') assertSameOrigin(req, issuerOrigin);
     try {
       if (typeof presented !== 'string') throw new HttpError('invalid_grant');
-      sendGrant(res, await sessions.refresh(presented), transport);
+      sendGrant(res, await sessions.refresh(presented, proofPresentation(req, config.issuer)), transport);
     } catch (error) {
       if (transport === 'cookie' && error instanceof AuthError && error.code === 'invalid_grant') clearRefreshCookie(res);
       throw error;
