@@ -15,6 +15,11 @@ interface Session {
 }
 
 const IN_BROWSER = typeof window !== 'undefined' && typeof document !== 'undefined';
+/**
+ * How far this device's clock may be from the server's (read from the `Date` of its answers) before
+ * DPoP proofs are dated by the server's clock instead: the server refuses an `iat` more than 60 s off.
+ */
+const CLOCK_SKEW_TOLERANCE_MS = 10_000;
 const JSON_HEADERS = { 'Content-Type': 'application/json', Accept: 'application/json' };
 
 /**
@@ -47,6 +52,8 @@ export class AuthClient {
   #refreshing: Promise<VerifiedAccessToken> | null = null;
   /** Bumped when signing in or out, so a response that arrives afterwards cannot revive old state. */
   #epoch = 0;
+  /** The server's clock minus this device's, when they disagree by more than the tolerance; else 0. */
+  #clockOffset = 0;
 
   /**
    * @throws {TypeError} when `baseUrl` is missing outside a browser.
@@ -89,6 +96,8 @@ export class AuthClient {
    */
   async login(username: string, password: string): Promise<VerifiedAccessToken> {
     const pair = await loadOrCreateClientKey(this.#keyStore, this.#options.keyKind ?? 'x25519', { dpop: this.dpop });
+    // The JWKS is needed to verify the token anyway; fetched first, its Date also sets the proof clock.
+    if (this.dpop) await this.#jwks.encryptionKey();
     const epoch = ++this.#epoch;
     const body = { username, password, client_key: pair.publicJwk, refresh_transport: this.refreshTransport };
     const headers = { ...JSON_HEADERS, ...(await this.#proofHeader(this.dpop ? pair.proofKey : undefined, 'POST', '/auth/login')) };
@@ -276,10 +285,19 @@ export class AuthClient {
     return this.#send(url, { ...init, headers });
   }
 
-  /** `{DPoP: <a fresh proof>}` for a request, or nothing without a proof key. */
+  /** `{DPoP: <a fresh proof>}` for a request, dated by the server's clock, or nothing without a proof key. */
   async #proofHeader(key: ProofKeyPair | undefined, method: string, path: string | URL, accessToken?: string): Promise<Record<string, string>> {
     if (!key) return {};
-    return { DPoP: await createDpopProof(key, { method, url: new URL(path, this.baseUrl), accessToken }) };
+    const proof = await createDpopProof(key, { method, url: new URL(path, this.baseUrl), accessToken, now: Date.now() + this.#clockOffset });
+    return { DPoP: proof };
+  }
+
+  /** Learns how far the server's clock is from this one from an answer's `Date` (a whole second). */
+  #learnClock(res: Response): void {
+    const serverTime = Date.parse(res.headers.get('date') ?? '');
+    if (Number.isNaN(serverTime)) return;
+    const offset = serverTime - Date.now();
+    this.#clockOffset = Math.abs(offset) > CLOCK_SKEW_TOLERANCE_MS ? offset : 0;
   }
 
   async #authorizedJson<T>(path: string, init: RequestInit = {}): Promise<T> {
@@ -289,11 +307,14 @@ export class AuthClient {
 
   /** The one place requests leave: same-origin credentials (the refresh cookie), network failures typed. */
   async #send(input: string | URL, init: RequestInit): Promise<Response> {
+    let res: Response;
     try {
-      return await this.#fetch(new URL(input, this.baseUrl), { credentials: 'same-origin', ...init });
+      res = await this.#fetch(new URL(input, this.baseUrl), { credentials: 'same-origin', ...init });
     } catch (error) {
       throw new AuthClientError('network_error', undefined, { cause: error });
     }
+    this.#learnClock(res);
+    return res;
   }
 }
 

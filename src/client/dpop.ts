@@ -43,9 +43,12 @@ export async function proofKeyPair(privateKey: CryptoKey, jwk: JWK): Promise<Pro
   return { privateKey, publicJwk, jkt: await calculateJwkThumbprint(publicJwk, 'sha256') };
 }
 
+/** The methods `fetch` sends upper-cased whatever their case; any other goes as written (RFC 9110 §9.1). */
+const NORMALISED_METHODS: ReadonlySet<string> = new Set(['DELETE', 'GET', 'HEAD', 'OPTIONS', 'POST', 'PUT']);
+
 /** What a proof describes. */
 export interface ProofTarget {
-  /** The request's HTTP method (`GET`, `POST`...). */
+  /** The request's HTTP method (`GET`, `POST`...), as given to `fetch`. */
   readonly method: string;
   /** The request URL; its query and fragment are left out of `htu`. */
   readonly url: string | URL;
@@ -76,7 +79,7 @@ export async function accessTokenHash(token: string): Promise<string> {
 export async function createDpopProof(key: ProofKeyPair, target: ProofTarget): Promise<string> {
   const url = new URL(target.url);
   const claims: Record<string, string> = {
-    htm: target.method.toUpperCase(),
+    htm: NORMALISED_METHODS.has(target.method.toUpperCase()) ? target.method.toUpperCase() : target.method,
     htu: `${url.origin}${url.pathname}`,
     jti: base64url.encode(crypto.getRandomValues(new Uint8Array(16))),
   };

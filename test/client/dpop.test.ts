@@ -13,6 +13,15 @@ describe('createDpopProof', () => {
     expect(verified.jkt).toBe(key.jkt);
   });
 
+  it('upper-cases the methods fetch upper-cases, and keeps any other as written', async () => {
+    const key = await generateProofKey();
+    const htmOf = async (method: string) => decodeJwt(await createDpopProof(key, { method, url: 'https://auth.example/x' })).htm;
+    expect(await htmOf('delete')).toBe('DELETE');
+    expect(await htmOf('post')).toBe('POST');
+    expect(await htmOf('patch')).toBe('patch');
+    expect(await htmOf('PATCH')).toBe('PATCH');
+  });
+
   it('gives every proof its own jti, and no ath without a token', async () => {
     const key = await generateProofKey();
     const target = { method: 'POST', url: 'https://auth.example/auth/refresh' };

@@ -5,6 +5,7 @@ import { FileKeyStore } from '../../src/client/node.js';
 import { generateKeyFiles, rotateKeyFiles } from '../../src/keys/key-files.js';
 import { listen, type Listening } from '../helpers/browser.js';
 import { sealToServer } from '../helpers/client.js';
+import { fakeClock } from '../helpers/clock.js';
 import { startTestServer, tempDir, type TestServer } from '../helpers/runtime.js';
 import { codeOf } from '../helpers/sdk.js';
 
@@ -136,6 +137,42 @@ describe('AuthClient against a real listening server', () => {
     } finally {
       temp.remove();
     }
+  });
+});
+
+describe('AuthClient on a device whose clock is 5 minutes behind the server', () => {
+  const SKEW_MS = 5 * 60_000;
+  let server: TestServer;
+  let http: Listening;
+  /** The server's clock runs 5 minutes ahead, and so does the Date of its answers. */
+  const skewedFetch: typeof fetch = async (input, init) => {
+    const res = await fetch(input, init);
+    const headers = new Headers(res.headers);
+    headers.set('Date', new Date(Date.now() + SKEW_MS).toUTCString());
+    return new Response(res.status === 204 ? null : await res.arrayBuffer(), { status: res.status, headers });
+  };
+
+  beforeAll(async () => {
+    server = await startTestServer({}, undefined, { clock: fakeClock(Date.now() + SKEW_MS).clock });
+    await server.addUser('alice', PASSWORD);
+    http = await listen(server.app);
+  });
+  afterAll(async () => {
+    await http.close();
+    await server.close();
+  });
+
+  it("dates its DPoP proofs by the server's clock, read from the Date of its answers", async () => {
+    const alice = new AuthClient({ baseUrl: http.url, fetch: skewedFetch });
+    expect((await alice.login('alice', PASSWORD)).tokenType).toBe('DPoP');
+    expect((await alice.me()).username).toBe('alice');
+    await alice.refresh();
+    expect((await alice.me()).username).toBe('alice');
+  });
+
+  it('cannot sign in with DPoP when the Date of the answers does not tell the skew', async () => {
+    const alice = new AuthClient({ baseUrl: http.url });
+    expect(await codeOf(alice.login('alice', PASSWORD))).toBe('invalid_dpop_proof');
   });
 });
 
