@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { calculateJwkThumbprint, importJWK, jwtVerify, type JWK, type JWSHeaderParameters } from 'jose';
 import { DpopProofRejectedError } from '../errors.js';
-import { DPOP_POLICY } from './policy.js';
+import { canonical, DPOP_POLICY } from './policy.js';
 
 /** The request a DPoP proof must describe, and the server's clock. */
 export interface DpopRequest {
@@ -103,7 +103,8 @@ function requiredMembers(jwk: JWK): JWK {
  * replay detection (the caller remembers {@link VerifiedDpopProof.jti} until
  * {@link replayExpiresAt}), time only from `request.now`.
  *
- * Checks, in order, with the limits in `DPOP_POLICY`: one compact JWS of at most 4 KiB; only the
+ * Checks, in order, with the limits in `DPOP_POLICY`: one compact JWS of at most 4 KiB, in
+ * canonical base64url (one proof, one spelling); only the
  * header members `typ alg jwk`; `typ` `dpop+jwt`; `alg` `ES256` (with an EC P-256 key) or `EdDSA`
  * (with an OKP Ed25519 key); a `jwk` of public members only, with 32-byte coordinates; the
  * signature by that key; the claims `htm`, `htu`, `iat`, `jti` present; `htm` equal to the method;
@@ -123,6 +124,7 @@ export async function verifyDpopProof(proof: unknown, request: DpopRequest): Pro
   if (typeof proof !== 'string' || proof === '') return refuse('no proof');
   if (proof.length > policy.maxProofLength) refuse('proof too long');
   if (!policy.compactJws.test(proof)) refuse('not a compact JWS');
+  if (!canonical(proof)) refuse('not canonical base64url');
   let payload: Record<string, unknown>;
   let jwk: JWK;
   try {

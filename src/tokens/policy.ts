@@ -83,3 +83,14 @@ export const DPOP_POLICY = Object.freeze({
 
 /** The `algs` parameter of a `DPoP` challenge: the proof algorithms accepted. */
 export const DPOP_ALGORITHMS: readonly string[] = Object.freeze(Object.keys(DPOP_POLICY.keys));
+
+/**
+ * Whether every segment of a compact serialisation is base64url as RFC 7515 §2 writes it: no
+ * padding and no bits set past the last byte. Decoders are lenient there, so without this check
+ * one token (or DPoP proof) has many spellings that all open to the same bytes.
+ *
+ * @example canonical('eyJhbGciOiJFUzI1NiJ9.e30.c2ln'); // true
+ */
+export function canonical(compact: string): boolean {
+  return compact.split('.').every((segment) => Buffer.from(segment, 'base64url').toString('base64url') === segment);
+}

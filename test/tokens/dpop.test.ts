@@ -122,6 +122,18 @@ describe('verifyDpopProof', () => {
     expect(await refusal(`${'a'.repeat(DPOP_POLICY.maxProofLength)}.b.c`)).toBe('proof too long');
   });
 
+  it('refuses a proof spelled in non-canonical base64url, which would open to the same bytes', async () => {
+    const proof = await makeProof(es256, claims());
+    const [header, payload, signature] = proof.split('.') as [string, string, string];
+    // The last character of a 64-byte signature carries 4 unused bits: setting one keeps the bytes.
+    const last = signature.at(-1) as string;
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    const sibling = alphabet[alphabet.indexOf(last) ^ 1] as string;
+    const respelled = `${header}.${payload}.${signature.slice(0, -1)}${sibling}`;
+    expect(Buffer.from(respelled.split('.')[2] as string, 'base64url')).toEqual(Buffer.from(signature, 'base64url'));
+    expect(await refusal(respelled)).toBe('not canonical base64url');
+  });
+
   it('refuses an expired proof by its exp, when it has one', async () => {
     expect(await refusal(await makeProof(es256, claims({ claims: { exp: NOW_SECONDS - 1 } })))).toBe('verify: ERR_JWT_EXPIRED');
   });
