@@ -68,8 +68,11 @@ export function normalizeHtu(value: string): string | null {
   return `${url.origin}${path}`;
 }
 
-/** The public key a proof header carries, checked against the policy before any cryptography. */
-async function proofKey(header: JWSHeaderParameters): Promise<CryptoKey> {
+/**
+ * The public key a proof header carries, checked against the policy before any cryptography: the
+ * imported key, and the JWK of its required members alone (what RFC 7638 hashes).
+ */
+async function proofKey(header: JWSHeaderParameters): Promise<{ key: CryptoKey; jwk: JWK }> {
   const policy = DPOP_POLICY;
   for (const name of Object.keys(header)) if (!policy.headerMembers.has(name)) refuse(`header member ${name}`);
   const spec = typeof header.alg === 'string' && Object.hasOwn(policy.keys, header.alg) ? policy.keys[header.alg] : undefined;
@@ -84,18 +87,14 @@ async function proofKey(header: JWSHeaderParameters): Promise<CryptoKey> {
       refuse(`jwk ${name} malformed`);
     }
   }
+  // Only `kty`, `crv` and the coordinates go on: no member beyond them can reach the import or the
+  // thumbprint, so the key is public by construction.
+  const required = Object.fromEntries(['kty', 'crv', ...spec.coordinates].map((name) => [name, jwk[name]])) as JWK;
   try {
-    const key = await importJWK(requiredMembers(jwk as JWK), header.alg);
-    return key instanceof Uint8Array || key.type !== 'public' ? refuse('jwk is not a public key') : key;
-  } catch (error) {
-    if (error instanceof DpopProofRejectedError) throw error;
+    return { key: (await importJWK(required, header.alg)) as CryptoKey, jwk: required };
+  } catch {
     return refuse('jwk does not import');
   }
-}
-
-/** The members RFC 7638 hashes and the key is imported from (`kty`, `crv`, `x`, and `y` for EC). */
-function requiredMembers(jwk: JWK): JWK {
-  return jwk.kty === 'EC' ? { kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y } : { kty: jwk.kty, crv: jwk.crv, x: jwk.x };
 }
 
 /**
@@ -126,20 +125,21 @@ export async function verifyDpopProof(proof: unknown, request: DpopRequest): Pro
   if (!policy.compactJws.test(proof)) refuse('not a compact JWS');
   if (!canonical(proof)) refuse('not canonical base64url');
   let payload: Record<string, unknown>;
-  let jwk: JWK;
+  let jwk: JWK | undefined;
   try {
-    const verified = await jwtVerify(proof, async (header: JWSHeaderParameters) => proofKey(header), {
-      algorithms: Object.keys(policy.keys),
-      typ: policy.proofType,
-      requiredClaims: policy.requiredClaims,
-      currentDate: new Date(request.now),
-    });
+    const verified = await jwtVerify(
+      proof,
+      async (header: JWSHeaderParameters) => {
+        const found = await proofKey(header);
+        jwk = found.jwk;
+        return found.key;
+      },
+      { algorithms: Object.keys(policy.keys), typ: policy.proofType, requiredClaims: policy.requiredClaims, currentDate: new Date(request.now) },
+    );
     payload = verified.payload;
-    jwk = requiredMembers(verified.protectedHeader.jwk as JWK);
   } catch (error) {
     if (error instanceof DpopProofRejectedError) throw error;
-    const code = (error as { code?: unknown }).code;
-    return refuse(`verify: ${typeof code === 'string' ? code : 'failed'}`);
+    return refuse(`verify: ${String((error as { code?: unknown }).code)}`);
   }
   const { htm, htu, iat, jti, ath } = payload;
   if (htm !== request.htm) refuse('htm does not match');
@@ -151,7 +151,7 @@ export async function verifyDpopProof(proof: unknown, request: DpopRequest): Pro
   }
   if (typeof jti !== 'string' || jti.length === 0 || jti.length > policy.maxJtiLength) refuse('jti malformed');
   if (request.ath !== undefined && ath !== request.ath) refuse(ath === undefined ? 'ath missing' : 'ath does not match');
-  return { jkt: await calculateJwkThumbprint(jwk, 'sha256'), jti: jti as string, iat: iat as number };
+  return { jkt: await calculateJwkThumbprint(jwk as JWK, 'sha256'), jti: jti as string, iat: iat as number };
 }
 
 /**

@@ -48,6 +48,11 @@ describe('verifyDpopProof', () => {
     await expect(verifyDpopProof(proof, { ...request, htu: ['http://localhost:3000/api/me', HTU] })).resolves.toBeDefined();
   });
 
+  it('never matches an htu that is not a URL, even against a request URL that is not one either', async () => {
+    const proof = await makeProof(es256, claims({ htu: 'not a url' }));
+    expect(await refusal(proof, { ...request, htu: ['not a url', HTU] })).toBe('htu does not match');
+  });
+
   it('refuses another method, another path, another host, another scheme or port, and a malformed htu', async () => {
     expect(await refusal(await makeProof(es256, claims({ htm: 'POST' })))).toBe('htm does not match');
     expect(await refusal(await makeProof(es256, claims({ htm: 'get' })))).toBe('htm does not match');
@@ -95,6 +100,9 @@ describe('verifyDpopProof', () => {
     expect(await refusal(await makeProof(es256, claims({ header: { jwk: { ...es256.publicJwk, y: 'AAAA' } } })))).toBe('jwk y malformed');
     expect(await refusal(await makeProof(es256, claims({ header: { jwk: undefined } })))).toBe('no jwk');
     expect(await refusal(await makeProof(es256, claims({ header: { jwk: 'key' } })))).toBe('no jwk');
+    expect(await refusal(await makeProof(es256, claims({ header: { jwk: null } })))).toBe('no jwk');
+    expect(await refusal(await makeProof(es256, claims({ header: { jwk: [es256.publicJwk] } })))).toBe('no jwk');
+    expect(await refusal(await makeProof(es256, claims({ header: { jwk: { ...es256.publicJwk, kty: 'OKP' } } })))).toBe('jwk kind does not match alg');
     // A point that is not on the curve does not import.
     const offCurve = { ...es256.publicJwk, y: Buffer.alloc(32, 1).toString('base64url') };
     expect(await refusal(await makeProof(es256, claims({ header: { jwk: offCurve } })))).toBe('jwk does not import');
@@ -120,6 +128,7 @@ describe('verifyDpopProof', () => {
     expect(await refusal('a.b')).toBe('not a compact JWS');
     expect(await refusal('a.b.c, a.b.c')).toBe('not a compact JWS');
     expect(await refusal(`${'a'.repeat(DPOP_POLICY.maxProofLength)}.b.c`)).toBe('proof too long');
+    expect(await refusal(`${'a'.repeat(DPOP_POLICY.maxProofLength - 4)}.b.c`)).not.toBe('proof too long');
   });
 
   it('refuses a proof spelled in non-canonical base64url, which would open to the same bytes', async () => {
@@ -149,7 +158,9 @@ describe('the helpers around the verifier', () => {
     expect(normalizeHtu('HTTPS://Example.COM:443/a/./b/../%7euser/%2f?x#y')).toBe('https://example.com/a/~user/%2F');
     expect(normalizeHtu('http://example.com:80')).toBe('http://example.com/');
     expect(normalizeHtu('http://example.com:8080/x')).toBe('http://example.com:8080/x');
-    for (const bad of ['ftp://example.com/', 'javascript:alert(1)', '/relative', 'https://u:p@example.com/', 'not a url']) expect(normalizeHtu(bad)).toBeNull();
+    for (const bad of ['ftp://example.com/', 'javascript:alert(1)', '/relative', 'https://u:p@example.com/', 'https://:p@example.com/', 'https://u@example.com/', 'not a url']) {
+      expect(normalizeHtu(bad)).toBeNull();
+    }
   });
 
   it('remembers a jti past the end of its iat window, under an id bound to the key', () => {
