@@ -2,16 +2,18 @@ import base from './jest.config.js';
 
 /** In-process suites per folder under mutation; `MUTATE_SCOPE=tokens` keeps to the token unit tests. */
 const SUITES = {
-  tokens: ['tokens/accept', 'tokens/accept-cache', 'tokens/client-key', 'tokens/refresh'],
+  tokens: ['tokens/accept', 'tokens/accept-cache', 'tokens/client-key', 'tokens/refresh', 'tokens/dpop'],
   all: [
     'tokens/accept',
     'tokens/accept-cache',
     'tokens/client-key',
     'tokens/refresh',
+    'tokens/dpop',
     'store/memory',
     'store/sqlite',
     'sessions/rotation',
     'sessions/service',
+    'sessions/proofs',
     'http/error-handler',
     'http/negative-tokens',
     'http/negative-client-keys',
@@ -19,6 +21,9 @@ const SUITES = {
     'http/sessions',
     'http/session-state',
     'http/routes',
+    'http/dpop-login',
+    'http/dpop-resource',
+    'http/dpop-refresh',
   ],
 };
 

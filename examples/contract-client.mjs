@@ -19,21 +19,32 @@
  * bearer, the inner JWS and the refresh token (so a caller can replay them). Any failed check prints
  * `{"ok": false, "error": ...}` and exits 1.
  *
+ * With DPOP=1 the session is bound to a DPoP proof key (RFC 9449): an ES256 key pair is made, the
+ * login carries a `DPoP` proof, the token response must say `token_type: "DPoP"` and the inner JWS
+ * `cnf.jkt` = the key's thumbprint, and every request goes as `Authorization: DPoP <sealed>` with a
+ * fresh proof (`htm`, `htu`, `iat`, `jti`, `ath`). It also checks that the bound token is refused as
+ * `Bearer` and without a proof, each with its challenge.
+ *
  * Replay modes (no login; `<username>` and `<kind>` may be omitted):
  *
- *   REPLAY_BEARER=<sealed JWE>  GET /api/me with that bearer; prints the status and body.
+ *   REPLAY_BEARER=<sealed JWE>  GET /api/me with that bearer; prints the status and body. With
+ *                               DPOP_KEY=<private JWK JSON> (see EXPORT_CLIENT_KEY) it goes as
+ *                               `Authorization: DPoP` with a fresh proof by that key.
  *   REPLAY_JWS=<compact JWS>    seals the JWS to the server's current encryption key (fresh JWKS),
  *                               then GET /api/me; prints the status and body.
  *   REPLAY_REFRESH=<token>      POST /auth/refresh with JSON {refresh_token}; prints the status and
  *                               body. With CLIENT_KEY=<private JWK JSON> (see EXPORT_CLIENT_KEY) a 200
- *                               answer is opened, verified, sealed and used on GET /api/me.
+ *                               answer is opened, verified, sealed and used on GET /api/me. With
+ *                               DPOP_KEY too, the refresh and the call carry proofs by that key.
  *
  * In replay modes a non-200 HTTP answer is a result, not a failure: the exit code is 0 whenever the
  * server answered and every check that applies to the answer passed.
  *
  * Other environment:
  *   CLIENT_PASSWORD     the password (login mode; required)
- *   EXPORT_CLIENT_KEY=1 also print the client private key (JWK) as `client_key`, for REPLAY_REFRESH
+ *   DPOP=1              bind the session to a DPoP proof key (login mode)
+ *   EXPORT_CLIENT_KEY=1 also print the client private key (JWK) as `client_key`, for REPLAY_REFRESH,
+ *                       and with DPOP=1 the proof private key as `dpop_key`, for DPOP_KEY
  *   EXPECT_ISSUER, EXPECT_AUDIENCE   when set, the access token's iss/aud must equal them
  */
 import {
@@ -46,7 +57,9 @@ import {
   generateKeyPair,
   importJWK,
   jwtVerify,
+  SignJWT,
 } from 'jose';
+import { createHash, randomUUID } from 'node:crypto';
 
 /** The client key kinds of the contract and the JWE `alg` the server must use for each. */
 const KINDS = {
@@ -71,9 +84,25 @@ function usage() {
   return 'usage: CLIENT_PASSWORD=... node examples/contract-client.mjs <baseUrl> <username> <x25519|p256|rsa>';
 }
 
-async function call(baseUrl, method, path, { bearer, json } = {}) {
+/** A DPoP proof (RFC 9449 §4.2) for one request: htu without query or fragment, ath when a token goes with it. */
+async function dpopProof(proofKey, method, url, token) {
+  const target = new URL(url);
+  const claims = { htm: method, htu: `${target.origin}${target.pathname}`, jti: randomUUID() };
+  if (token !== undefined) claims.ath = createHash('sha256').update(token).digest('base64url');
+  return new SignJWT(claims)
+    .setProtectedHeader({ typ: 'dpop+jwt', alg: 'ES256', jwk: proofKey.publicJwk })
+    .setIssuedAt()
+    .sign(proofKey.privateKey);
+}
+
+/**
+ * One HTTP call. `bearer` goes as `Authorization: Bearer`, or, with `proofKey`, as
+ * `Authorization: DPoP` with a fresh proof; `proofKey` alone (login, refresh) adds a proof without ath.
+ */
+async function call(baseUrl, method, path, { bearer, json, proofKey } = {}) {
   const headers = { accept: 'application/json' };
-  if (bearer !== undefined) headers.authorization = `Bearer ${bearer}`;
+  if (bearer !== undefined) headers.authorization = `${proofKey ? 'DPoP' : 'Bearer'} ${bearer}`;
+  if (proofKey !== undefined) headers.dpop = await dpopProof(proofKey, method, new URL(path, baseUrl), bearer);
   if (json !== undefined) headers['content-type'] = 'application/json';
   const res = await fetch(new URL(path, baseUrl), {
     method,
@@ -92,11 +121,11 @@ async function call(baseUrl, method, path, { bearer, json } = {}) {
   return { status: res.status, headers: res.headers, body };
 }
 
-/** Errors are `{error, error_description}` JSON; a 401 from a protected route carries a Bearer challenge. */
-function checkError(res, protectedRoute) {
+/** Errors are `{error, error_description}` JSON; a 401 from a protected route carries a challenge of the scheme used. */
+function checkError(res, protectedRoute, scheme = 'Bearer') {
   check(res.body && typeof res.body === 'object' && typeof res.body.error === 'string', `${res.status} answer is not a JSON error: ${JSON.stringify(res.body)}`);
   if (protectedRoute && res.status === 401) {
-    check(/^Bearer\b/i.test(res.headers.get('www-authenticate') ?? ''), '401 without a WWW-Authenticate: Bearer challenge');
+    check(new RegExp(`^${scheme}\\b`, 'i').test(res.headers.get('www-authenticate') ?? ''), `401 without a WWW-Authenticate: ${scheme} challenge`);
   }
 }
 
@@ -130,10 +159,11 @@ async function sealToServer(jws, jwks) {
 }
 
 /** Checks a token response and opens its access token with the client key; returns the layers. */
-async function openTokenResponse(body, client, jwks, expected) {
+async function openTokenResponse(body, client, jwks, expected, proofKey) {
   check(body && typeof body === 'object', 'the token response is not JSON');
   check(typeof body.access_token === 'string', 'no access_token');
-  check(body.token_type === 'Bearer', `token_type is ${JSON.stringify(body.token_type)}`);
+  const tokenType = proofKey ? 'DPoP' : 'Bearer';
+  check(body.token_type === tokenType, `token_type is ${JSON.stringify(body.token_type)}, expected ${tokenType}`);
   check(Number.isInteger(body.expires_in) && body.expires_in > 0, `expires_in is ${JSON.stringify(body.expires_in)}`);
   check(Number.isInteger(body.refresh_expires_in) && body.refresh_expires_in > 0, `refresh_expires_in is ${JSON.stringify(body.refresh_expires_in)}`);
   check(typeof body.session_id === 'string' && body.session_id !== '', 'no session_id');
@@ -173,25 +203,56 @@ async function openTokenResponse(body, client, jwks, expected) {
   }
   for (const claim of ['iss', 'sub', 'aud', 'iat', 'exp', 'jti', 'sid']) check(claims[claim] !== undefined, `claim ${claim} is missing`);
   check(claims.sid === body.session_id, `sid ${claims.sid} is not session_id ${body.session_id}`);
+  if (proofKey) check(claims.cnf?.jkt === proofKey.jkt, `cnf ${JSON.stringify(claims.cnf)} does not name the proof key ${proofKey.jkt}`);
+  else check(claims.cnf === undefined, 'an unbound token carries cnf');
   check(Math.abs(claims.exp - claims.iat - body.expires_in) <= 5, `exp - iat (${claims.exp - claims.iat}) differs from expires_in ${body.expires_in}`);
   return { outer, inner, claims, jws };
 }
 
-/** Calls /api/me and /auth/verify with a sealed bearer and checks the answers against the claims. */
-async function useBearer(baseUrl, bearer, claims, username) {
-  const me = await call(baseUrl, 'GET', '/api/me', { bearer });
+/** Calls /api/me and /auth/verify with a sealed bearer (and proofs by `proofKey`) and checks the answers against the claims. */
+async function useBearer(baseUrl, bearer, claims, username, proofKey) {
+  const me = await call(baseUrl, 'GET', '/api/me', { bearer, proofKey });
   check(me.status === 200, `GET /api/me answered ${me.status} ${JSON.stringify(me.body)}`);
   check(me.body.sub === claims.sub, `/api/me sub ${me.body.sub} is not ${claims.sub}`);
   check(me.body.session_id === claims.sid, `/api/me session_id ${me.body.session_id} is not ${claims.sid}`);
   if (username !== undefined) check(me.body.username === username, `/api/me username ${me.body.username} is not ${username}`);
-  const verify = await call(baseUrl, 'GET', '/auth/verify', { bearer });
+  const verify = await call(baseUrl, 'GET', '/auth/verify', { bearer, proofKey });
   check(verify.status === 200, `GET /auth/verify answered ${verify.status} ${JSON.stringify(verify.body)}`);
   check(verify.body.active === true, '/auth/verify is not active');
   for (const claim of ['sub', 'sid', 'iss', 'iat', 'exp', 'jti']) {
     check(verify.body[claim] === claims[claim], `/auth/verify ${claim} ${JSON.stringify(verify.body[claim])} is not ${JSON.stringify(claims[claim])}`);
   }
   check(JSON.stringify(verify.body.aud) === JSON.stringify(claims.aud), '/auth/verify aud differs from the token');
+  check(JSON.stringify(verify.body.cnf) === JSON.stringify(claims.cnf), '/auth/verify cnf differs from the token');
   return { me, verify };
+}
+
+/** A bound token must be refused as Bearer and without a proof, each with the contract's challenge. */
+async function checkBindingRefusals(baseUrl, bearer) {
+  const asBearer = await call(baseUrl, 'GET', '/api/me', { bearer });
+  check(asBearer.status === 401 && asBearer.body?.error === 'invalid_token', `the bound token as Bearer answered ${asBearer.status}`);
+  const res = await fetch(new URL('/api/me', baseUrl), { headers: { authorization: `DPoP ${bearer}` } });
+  const body = await res.json();
+  const challenge = res.headers.get('www-authenticate') ?? '';
+  check(res.status === 401 && body.error === 'invalid_dpop_proof', `the bound token without a proof answered ${res.status}`);
+  check(/^DPoP error="invalid_dpop_proof", algs="[^"]*ES256[^"]*"$/.test(challenge), `no DPoP challenge without a proof: ${challenge}`);
+  return { bearer_status: asBearer.status, no_proof_status: res.status, no_proof_challenge: challenge };
+}
+
+/** Makes an ES256 proof key, or rebuilds one from a private JWK printed with EXPORT_CLIENT_KEY=1. */
+async function makeProofKey(privateJwkJson) {
+  let privateKey;
+  let publicJwk;
+  if (privateJwkJson) {
+    const { kty, crv, x, y } = JSON.parse(privateJwkJson);
+    privateKey = await importJWK(JSON.parse(privateJwkJson), 'ES256');
+    publicJwk = { kty, crv, x, y };
+  } else {
+    const pair = await generateKeyPair('ES256', { extractable: true });
+    privateKey = pair.privateKey;
+    publicJwk = await exportJWK(pair.publicKey);
+  }
+  return { privateKey, publicJwk, jkt: await calculateJwkThumbprint(publicJwk) };
 }
 
 async function makeClient(kind) {
@@ -216,6 +277,7 @@ async function login(baseUrl, username, kind, expected) {
   const password = process.env.CLIENT_PASSWORD;
   check(password !== undefined && password !== '', 'set CLIENT_PASSWORD');
   const client = await makeClient(kind);
+  const proofKey = process.env.DPOP === '1' ? await makeProofKey() : undefined;
 
   // The protected routes must refuse a request without a token, with a Bearer challenge.
   const anonymous = await call(baseUrl, 'GET', '/api/me');
@@ -224,18 +286,20 @@ async function login(baseUrl, username, kind, expected) {
 
   const loginRes = await call(baseUrl, 'POST', '/auth/login', {
     json: { username, password, client_key: client.publicJwk, refresh_transport: 'body' },
+    proofKey,
   });
   if (loginRes.status !== 200) checkError(loginRes, false);
   check(loginRes.status === 200, `POST /auth/login answered ${loginRes.status} ${JSON.stringify(loginRes.body)}`);
 
   const jwks = await fetchJwks(baseUrl);
-  const { outer, inner, claims, jws } = await openTokenResponse(loginRes.body, client, jwks, expected);
+  const { outer, inner, claims, jws } = await openTokenResponse(loginRes.body, client, jwks, expected, proofKey);
   const sealed = await sealToServer(jws, jwks);
-  const { me, verify } = await useBearer(baseUrl, sealed.bearer, claims, username);
+  const { me, verify } = await useBearer(baseUrl, sealed.bearer, claims, username, proofKey);
+  const refusals = proofKey ? await checkBindingRefusals(baseUrl, sealed.bearer) : undefined;
 
   // A tampered bearer is refused like any invalid token.
   const tampered = `${sealed.bearer.slice(0, -4)}${sealed.bearer.endsWith('AAAA') ? 'BBBB' : 'AAAA'}`;
-  const bad = await call(baseUrl, 'GET', '/api/me', { bearer: tampered });
+  const bad = await call(baseUrl, 'GET', '/api/me', { bearer: tampered, proofKey });
   check(bad.status === 401 && bad.body?.error === 'invalid_token', `a tampered bearer answered ${bad.status} ${JSON.stringify(bad.body)}`);
   check(/error="invalid_token"/.test(bad.headers.get('www-authenticate') ?? ''), 'a tampered bearer got no error="invalid_token" challenge');
 
@@ -262,14 +326,19 @@ async function login(baseUrl, username, kind, expected) {
     bearer: sealed.bearer,
     jws,
     refresh_token: loginRes.body.refresh_token,
+    ...(proofKey ? { dpop_jkt: proofKey.jkt, dpop_refusals: refusals } : {}),
   };
-  if (process.env.EXPORT_CLIENT_KEY === '1') result.client_key = await exportJWK(client.privateKey);
+  if (process.env.EXPORT_CLIENT_KEY === '1') {
+    result.client_key = await exportJWK(client.privateKey);
+    if (proofKey) result.dpop_key = await exportJWK(proofKey.privateKey);
+  }
   return result;
 }
 
 async function replayBearer(baseUrl, bearer) {
-  const me = await call(baseUrl, 'GET', '/api/me', { bearer });
-  if (me.status !== 200) checkError(me, true);
+  const proofKey = process.env.DPOP_KEY ? await makeProofKey(process.env.DPOP_KEY) : undefined;
+  const me = await call(baseUrl, 'GET', '/api/me', { bearer, proofKey });
+  if (me.status !== 200) checkError(me, true, proofKey ? 'DPoP' : 'Bearer');
   return {
     ok: true,
     mode: 'replay-bearer',
@@ -287,7 +356,8 @@ async function replayJws(baseUrl, jws) {
 }
 
 async function replayRefresh(baseUrl, refreshToken, expected) {
-  const res = await call(baseUrl, 'POST', '/auth/refresh', { json: { refresh_token: refreshToken } });
+  const proofKey = process.env.DPOP_KEY ? await makeProofKey(process.env.DPOP_KEY) : undefined;
+  const res = await call(baseUrl, 'POST', '/auth/refresh', { json: { refresh_token: refreshToken }, proofKey });
   const result = { ok: true, mode: 'replay-refresh', refresh_status: res.status };
   if (res.status !== 200) {
     checkError(res, false);
@@ -303,9 +373,9 @@ async function replayRefresh(baseUrl, refreshToken, expected) {
   if (process.env.CLIENT_KEY) {
     const client = await clientFromJwk(process.env.CLIENT_KEY);
     const jwks = await fetchJwks(baseUrl);
-    const { outer, inner, claims, jws } = await openTokenResponse(res.body, client, jwks, expected);
+    const { outer, inner, claims, jws } = await openTokenResponse(res.body, client, jwks, expected, proofKey);
     const sealed = await sealToServer(jws, jwks);
-    const { me, verify } = await useBearer(baseUrl, sealed.bearer, claims, undefined);
+    const { me, verify } = await useBearer(baseUrl, sealed.bearer, claims, undefined, proofKey);
     Object.assign(result, {
       outer_header: outer,
       inner_header: inner,

@@ -3,7 +3,9 @@
  * keys and session store. Run it with the same environment as the auth server
  * (`PRESERVE_SESSIONS_ON_REBOOT=1`, `KEYS_DIR`, `PRIVATE_KEY_PASSPHRASE`, and `SQLITE_PATH` or
  * `STORE=redis` + `REDIS_URL`): it opens bearer tokens with the server's encryption key, verifies
- * them with its signing key, and sees logouts and revocations on the next request.
+ * them with its signing key, and sees logouts and revocations on the next request. DPoP-bound
+ * tokens come as `Authorization: DPoP` with a proof for this service's own URL; `requireAuth`
+ * checks it and spends its `jti` in the shared store, so a proof works once across both services.
  *
  * ```sh
  * PORT=4000 node --import tsx examples/second-service.ts   # or compile it with your fork

@@ -5,11 +5,17 @@
 export const ERRORS = {
   invalid_request: { status: 400, description: 'The request is malformed or misses a required field' },
   invalid_client_key: { status: 400, description: 'client_key must be a public X25519, P-256 or RSA (>= 2048 bits, e=65537) JWK' },
+  /**
+   * 400 at login and refresh (RFC 9449 §5); a protected route answers it 401 with a `DPoP` challenge
+   * (RFC 9449 §7.1): see {@link PROTECTED_ROUTE_STATUS}.
+   */
+  invalid_dpop_proof: { status: 400, description: 'The DPoP proof is missing or invalid' },
   invalid_credentials: { status: 401, description: 'The username or password is incorrect' },
   invalid_token: { status: 401, description: 'The access token is invalid' },
   invalid_grant: { status: 401, description: 'The refresh token is invalid, expired or revoked' },
   forbidden: { status: 403, description: 'The request origin is not allowed' },
   not_found: { status: 404, description: 'Not found' },
+  method_not_allowed: { status: 405, description: 'The route does not answer this method' },
   request_timeout: { status: 408, description: 'The request was not received in time' },
   payload_too_large: { status: 413, description: 'The request body is too large' },
   unsupported_media_type: { status: 415, description: 'The request body must be application/json' },
@@ -21,6 +27,12 @@ export const ERRORS = {
 
 /** A stable error code from {@link ERRORS}. */
 export type ErrorCode = keyof typeof ERRORS;
+
+/**
+ * The codes a protected route answers with another status than {@link ERRORS} gives: a refused DPoP
+ * proof is a client error (400) where tokens are issued, and a 401 with a challenge where one is used.
+ */
+export const PROTECTED_ROUTE_STATUS: Readonly<Partial<Record<ErrorCode, number>>> = Object.freeze({ invalid_dpop_proof: 401 });
 
 /**
  * A refusal the domain (`tokens/`, `sessions/`, `users/`, `store/`) decided: its `code` is one of
@@ -100,12 +112,23 @@ export class MigrationError extends Error {
  * level); the client always sees the same 401 `invalid_token`.
  */
 export class TokenRejectedError extends Error {
-  override readonly name = 'TokenRejectedError';
+  override readonly name: string = 'TokenRejectedError';
   /** Stable code; the specific cause is {@link TokenRejectedError.reason}. */
-  readonly code = 'token_rejected';
+  readonly code: string = 'token_rejected';
 
   /** @param reason - Why the token was refused, for logs at debug level only. */
   constructor(readonly reason: string) {
     super(reason);
   }
+}
+
+/**
+ * A DPoP proof (RFC 9449) was missing, malformed, or did not match the request, the key or the
+ * token. A refusal like any other ({@link TokenRejectedError}), answered `invalid_dpop_proof`: 400
+ * at login and refresh, 401 with `WWW-Authenticate: DPoP error="invalid_dpop_proof"` on a protected
+ * route. The reason stays inside the process.
+ */
+export class DpopProofRejectedError extends TokenRejectedError {
+  override readonly name = 'DpopProofRejectedError';
+  override readonly code = 'dpop_proof_rejected';
 }

@@ -25,7 +25,7 @@ export { buildRuntime, createLogger, type Runtime, type RuntimeOptions } from '.
 export { createApp, type AppDependencies, type AppOptions } from './http/app.js';
 export { errorHandler, notFound } from './http/error-handler.js';
 export { requireAuth, principalOf } from './http/require-auth.js';
-export { ERRORS, AuthError, HttpError, MigrationError, RateLimitedError, StoreUnavailableError, TokenRejectedError, type ErrorCode } from './errors.js';
+export { ERRORS, PROTECTED_ROUTE_STATUS, AuthError, HttpError, MigrationError, RateLimitedError, StoreUnavailableError, TokenRejectedError, DpopProofRejectedError, type ErrorCode } from './errors.js';
 export { systemClock, type Clock } from './clock.js';
 export { KeyManager, KeyLoadError, generateKeyFiles, rotateKeyFiles, type ServerKey } from './keys/index.js';
 export { SessionService, type Principal, type TokenGrant, type SessionServiceOptions } from './sessions/service.js';

@@ -1,4 +1,5 @@
 import type { JSONWebKeySet } from 'jose';
+import { createDpopProof, type ProofKeyPair } from './dpop.js';
 import { AuthClientError, errorFromResponse } from './errors.js';
 import { IndexedDbKeyStore } from './indexeddb-key-store.js';
 import { JwksCache } from './jwks.js';
@@ -6,20 +7,27 @@ import { loadOrCreateClientKey, MemoryKeyStore, type ClientKeyPair, type KeyStor
 import { openAccessToken, sealForServer, verifyInnerToken, type VerifiedAccessToken } from './token.js';
 import type { AuthClientOptions, MeResponse, RefreshTransport, SessionInfo } from './types.js';
 
-/** The access token in use, with its bearer form sealed once, on first use. */
+/** The access token in use, with its bearer form sealed once, on first use, and its DPoP key when bound. */
 interface Session {
   readonly token: VerifiedAccessToken;
+  readonly proofKey: ProofKeyPair | undefined;
   bearer?: Promise<string>;
 }
 
 const IN_BROWSER = typeof window !== 'undefined' && typeof document !== 'undefined';
+/**
+ * How far this device's clock may be from the server's (read from the `Date` of its answers) before
+ * DPoP proofs are dated by the server's clock instead: the server refuses an `iat` more than 60 s off.
+ */
+const CLOCK_SKEW_TOLERANCE_MS = 10_000;
 const JSON_HEADERS = { 'Content-Type': 'application/json', Accept: 'application/json' };
 
 /**
  * A client of jwe-auth-server. It holds a key pair, opens each access token with the private key,
  * verifies the signed token inside against the server's JWKS, and sends it back sealed to the
- * server's key. Expired or refused tokens are refreshed transparently, with one refresh shared by
- * all concurrent calls.
+ * server's key. By default the session is bound to a DPoP proof key (RFC 9449) and every request,
+ * refresh included, carries a fresh proof. Expired or refused tokens are refreshed transparently,
+ * with one refresh shared by all concurrent calls.
  *
  * @example
  * const client = new AuthClient({ baseUrl: 'http://localhost:3000' });
@@ -33,6 +41,8 @@ export class AuthClient {
   readonly baseUrl: string;
   /** How this client's refresh token travels. */
   readonly refreshTransport: RefreshTransport;
+  /** Whether this client binds its sessions to a DPoP proof key. */
+  readonly dpop: boolean;
   readonly #options: AuthClientOptions;
   readonly #keyStore: KeyStore;
   readonly #fetch: typeof fetch;
@@ -42,6 +52,8 @@ export class AuthClient {
   #refreshing: Promise<VerifiedAccessToken> | null = null;
   /** Bumped when signing in or out, so a response that arrives afterwards cannot revive old state. */
   #epoch = 0;
+  /** The server's clock minus this device's, when they disagree by more than the tolerance; else 0. */
+  #clockOffset = 0;
 
   /**
    * @throws {TypeError} when `baseUrl` is missing outside a browser.
@@ -52,6 +64,7 @@ export class AuthClient {
     if (baseUrl === undefined || !URL.canParse(baseUrl)) throw new TypeError('AuthClient needs an absolute baseUrl');
     this.baseUrl = new URL(baseUrl).origin;
     this.refreshTransport = options.refreshTransport ?? (IN_BROWSER ? 'cookie' : 'body');
+    this.dpop = options.dpop ?? true;
     this.#options = options;
     this.#keyStore = options.keyStore ?? (IN_BROWSER ? new IndexedDbKeyStore() : new MemoryKeyStore());
     this.#fetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
@@ -74,18 +87,21 @@ export class AuthClient {
   }
 
   /**
-   * Signs in with the stored key pair (generated and stored on first use), then opens and verifies
-   * the access token.
+   * Signs in with the stored key pair (generated and stored on first use, with a DPoP proof key
+   * unless `dpop: false`), then opens and verifies the access token.
    *
    * @throws {AuthClientError} `invalid_credentials`, `invalid_client_key`, `too_many_requests`,
    * `token_verification_failed`, `network_error`...
    * @example const token = await client.login('alice', 'correct horse battery');
    */
   async login(username: string, password: string): Promise<VerifiedAccessToken> {
-    const pair = await loadOrCreateClientKey(this.#keyStore, this.#options.keyKind ?? 'x25519');
+    const pair = await loadOrCreateClientKey(this.#keyStore, this.#options.keyKind ?? 'x25519', { dpop: this.dpop });
+    // The JWKS is needed to verify the token anyway; fetched first, its Date also sets the proof clock.
+    if (this.dpop) await this.#jwks.encryptionKey();
     const epoch = ++this.#epoch;
     const body = { username, password, client_key: pair.publicJwk, refresh_transport: this.refreshTransport };
-    const res = await this.#send('/auth/login', { method: 'POST', headers: JSON_HEADERS, body: JSON.stringify(body) });
+    const headers = { ...JSON_HEADERS, ...(await this.#proofHeader(this.dpop ? pair.proofKey : undefined, 'POST', '/auth/login')) };
+    const res = await this.#send('/auth/login', { method: 'POST', headers, body: JSON.stringify(body) });
     return this.#accept(res, pair, epoch);
   }
 
@@ -105,9 +121,10 @@ export class AuthClient {
   }
 
   /**
-   * `fetch` with `Authorization: Bearer <token sealed to the server>`. A token known to be expired
-   * is refreshed first; a 401 answer is refreshed once and the request retried once, so the body
-   * must be re-sendable (not a stream). Only the server's own origin receives the token.
+   * `fetch` with `Authorization: DPoP <token sealed to the server>` and a fresh `DPoP` proof for
+   * this request (or `Authorization: Bearer <token>` for an unbound session). A token known to be
+   * expired is refreshed first; a 401 answer is refreshed once and the request retried once, so the
+   * body must be re-sendable (not a stream). Only the server's own origin receives the token.
    *
    * @param input - A path on the server (`/api/me`) or an absolute URL of the same origin.
    * @throws {AuthClientError} `not_authenticated`, `invalid_grant`, `network_error`...
@@ -181,10 +198,11 @@ export class AuthClient {
     const pair = await this.#keyStore.load();
     if (!pair) throw new AuthClientError('not_authenticated', 'No client key is stored; sign in again');
     const epoch = this.#epoch;
+    const proof = await this.#proofHeader(this.dpop ? pair.proofKey : undefined, 'POST', '/auth/refresh');
     const init: RequestInit =
       this.refreshTransport === 'body'
-        ? { method: 'POST', headers: JSON_HEADERS, body: JSON.stringify({ refresh_token: refreshToken }) }
-        : { method: 'POST', headers: { Accept: 'application/json' } };
+        ? { method: 'POST', headers: { ...JSON_HEADERS, ...proof }, body: JSON.stringify({ refresh_token: refreshToken }) }
+        : { method: 'POST', headers: { Accept: 'application/json', ...proof } };
     const res = await this.#send('/auth/refresh', init);
     if (res.status === 401 && epoch === this.#epoch) this.#signOut();
     return this.#accept(res, pair, epoch);
@@ -216,8 +234,14 @@ export class AuthClient {
     const { jws, outerHeader } = await openAccessToken(body.access_token, pair);
     const { innerHeader, claims } = await verifyInnerToken(jws, this.#jwks, this.#options);
     if (claims.sid !== body.session_id) throw new AuthClientError('token_verification_failed', 'The token belongs to another session');
+    const tokenType = body.token_type === 'DPoP' ? 'DPoP' : 'Bearer';
+    const proofKey = tokenType === 'DPoP' ? pair.proofKey : undefined;
+    if (tokenType === 'DPoP' && (proofKey === undefined || claims.cnf?.jkt !== proofKey.jkt)) {
+      throw new AuthClientError('token_verification_failed', 'The token is not bound to this client\'s DPoP key');
+    }
     const token: VerifiedAccessToken = {
       accessToken: body.access_token,
+      tokenType,
       outerHeader,
       innerHeader,
       claims,
@@ -225,7 +249,7 @@ export class AuthClient {
       expiresAt: receivedAt + body.expires_in * 1000,
     };
     if (epoch !== this.#epoch) throw new AuthClientError('not_authenticated', 'Signed out while the token was on its way');
-    this.#session = { token };
+    this.#session = { token, proofKey };
     if (wantsRefreshToken) this.#refreshToken = body.refresh_token as string;
     this.#options.onTokenChange?.(token);
     return token;
@@ -254,9 +278,26 @@ export class AuthClient {
 
   async #sendWithBearer(url: URL, init: RequestInit, session: Session): Promise<Response> {
     session.bearer ??= sealForServer(session.token.jws, this.#jwks);
+    const sealed = await session.bearer;
     const headers = new Headers(init.headers);
-    headers.set('Authorization', `Bearer ${await session.bearer}`);
+    headers.set('Authorization', `${session.proofKey ? 'DPoP' : 'Bearer'} ${sealed}`);
+    for (const [name, value] of Object.entries(await this.#proofHeader(session.proofKey, init.method ?? 'GET', url, sealed))) headers.set(name, value);
     return this.#send(url, { ...init, headers });
+  }
+
+  /** `{DPoP: <a fresh proof>}` for a request, dated by the server's clock, or nothing without a proof key. */
+  async #proofHeader(key: ProofKeyPair | undefined, method: string, path: string | URL, accessToken?: string): Promise<Record<string, string>> {
+    if (!key) return {};
+    const proof = await createDpopProof(key, { method, url: new URL(path, this.baseUrl), accessToken, now: Date.now() + this.#clockOffset });
+    return { DPoP: proof };
+  }
+
+  /** Learns how far the server's clock is from this one from an answer's `Date` (a whole second). */
+  #learnClock(res: Response): void {
+    const serverTime = Date.parse(res.headers.get('date') ?? '');
+    if (Number.isNaN(serverTime)) return;
+    const offset = serverTime - Date.now();
+    this.#clockOffset = Math.abs(offset) > CLOCK_SKEW_TOLERANCE_MS ? offset : 0;
   }
 
   async #authorizedJson<T>(path: string, init: RequestInit = {}): Promise<T> {
@@ -266,11 +307,14 @@ export class AuthClient {
 
   /** The one place requests leave: same-origin credentials (the refresh cookie), network failures typed. */
   async #send(input: string | URL, init: RequestInit): Promise<Response> {
+    let res: Response;
     try {
-      return await this.#fetch(new URL(input, this.baseUrl), { credentials: 'same-origin', ...init });
+      res = await this.#fetch(new URL(input, this.baseUrl), { credentials: 'same-origin', ...init });
     } catch (error) {
       throw new AuthClientError('network_error', undefined, { cause: error });
     }
+    this.#learnClock(res);
+    return res;
   }
 }
 

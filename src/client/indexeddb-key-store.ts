@@ -16,8 +16,9 @@ const OBJECT_STORE = 'keys';
 
 /**
  * A browser {@link KeyStore} keeping the `CryptoKey` objects themselves in IndexedDB (structured
- * clone), so the private key is generated non-extractable and its bytes are never readable by
- * script, not even by this page. It survives reloads of the origin.
+ * clone), so the private keys (the client key and the DPoP proof key) are generated non-extractable
+ * and their bytes are never readable by script, not even by this page. It survives reloads of the
+ * origin.
  *
  * @example
  * const client = new AuthClient({ baseUrl: location.origin, keyStore: new IndexedDbKeyStore() });
@@ -38,7 +39,7 @@ export class IndexedDbKeyStore implements KeyStore {
   }
 
   async save(pair: ClientKeyPair): Promise<void> {
-    const record: ClientKeyPair = { kind: pair.kind, privateKey: pair.privateKey, publicJwk: pair.publicJwk, kid: pair.kid };
+    const record: ClientKeyPair = { kind: pair.kind, privateKey: pair.privateKey, publicJwk: pair.publicJwk, kid: pair.kid, ...(pair.proofKey ? { proofKey: pair.proofKey } : {}) };
     await this.#run('readwrite', (store) => store.put(record, this.#recordName));
   }
 
@@ -80,6 +81,7 @@ function isStoredPair(record: unknown): record is ClientKeyPair {
     typeof pair.kid === 'string' &&
     typeof pair.publicJwk === 'object' &&
     typeof CryptoKey !== 'undefined' &&
-    pair.privateKey instanceof CryptoKey
+    pair.privateKey instanceof CryptoKey &&
+    (pair.proofKey === undefined || (pair.proofKey.privateKey instanceof CryptoKey && typeof pair.proofKey.jkt === 'string'))
   );
 }

@@ -1,4 +1,5 @@
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, type JWK } from 'jose';
+import { generateProofKey, type ProofKeyPair } from './dpop.js';
 
 /**
  * The client key kinds the server accepts, with the JWE key management algorithm it encrypts
@@ -31,6 +32,8 @@ export interface ClientKeyPair {
   readonly publicJwk: JWK;
   /** RFC 7638 (SHA-256) thumbprint of `publicJwk`. */
   readonly kid: string;
+  /** The DPoP proof key (RFC 9449) kept beside the client key, when the client uses DPoP. */
+  readonly proofKey?: ProofKeyPair;
 }
 
 /**
@@ -92,16 +95,20 @@ export async function withPublicParts(kind: ClientKeyKind, privateKey: CryptoKey
 }
 
 /**
- * Loads the stored key pair of a kind, or generates and stores a new one.
+ * Loads the stored key pair of a kind, or generates and stores a new one. With `dpop` the pair also
+ * holds a DPoP proof key (generated and stored beside it when missing). What is returned is read
+ * back from the store, so a file-backed store hands out keys it imported non-extractable.
  *
- * @example const pair = await loadOrCreateClientKey(new MemoryKeyStore(), 'x25519');
+ * @param options.dpop - Make sure the pair has a proof key.
+ * @example const pair = await loadOrCreateClientKey(new MemoryKeyStore(), 'x25519', { dpop: true });
  */
-export async function loadOrCreateClientKey(store: KeyStore, kind: ClientKeyKind): Promise<ClientKeyPair> {
+export async function loadOrCreateClientKey(store: KeyStore, kind: ClientKeyKind, options: { dpop?: boolean } = {}): Promise<ClientKeyPair> {
   const stored = await store.load();
-  if (stored && stored.kind === kind) return stored;
-  const pair = await generateClientKey(kind, { extractable: store.needsExtractableKeys });
-  await store.save(pair);
-  return pair;
+  if (stored && stored.kind === kind && (stored.proofKey !== undefined || !options.dpop)) return stored;
+  const extractable = store.needsExtractableKeys;
+  const pair = stored && stored.kind === kind ? stored : await generateClientKey(kind, { extractable });
+  await store.save(options.dpop ? { ...pair, proofKey: await generateProofKey({ extractable }) } : pair);
+  return (await store.load()) ?? pair;
 }
 
 /**

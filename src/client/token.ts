@@ -47,6 +47,8 @@ export interface AccessTokenClaims {
   readonly jti: string;
   /** The session id. */
   readonly sid: string;
+  /** On a DPoP-bound token: the thumbprint of the proof key it is bound to. */
+  readonly cnf?: { readonly jkt: string };
 }
 
 /**
@@ -59,6 +61,8 @@ export interface AccessTokenClaims {
 export interface VerifiedAccessToken {
   /** The JWE compact string as the server sent it. */
   readonly accessToken: string;
+  /** `DPoP` when the token is bound to the client's proof key (`claims.cnf.jkt`), else `Bearer`. */
+  readonly tokenType: 'Bearer' | 'DPoP';
   /** Layer 1: the outer JWE's protected header. It was decrypted with the client's private key. */
   readonly outerHeader: CompactJWEHeaderParameters;
   /** Layer 2: the inner JWS's protected header. Its signature was verified with the server key `kid`. */

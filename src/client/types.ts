@@ -24,6 +24,13 @@ export interface AuthClientOptions {
   readonly keyKind?: ClientKeyKind;
   /** Default: `cookie` in browsers (never readable by script), `body` elsewhere (kept in memory only). */
   readonly refreshTransport?: RefreshTransport;
+  /**
+   * Bind the session to a DPoP proof key (RFC 9449), kept in the key store beside the client key:
+   * every request then carries a fresh proof, so a copied token is useless without the key.
+   * Default `true`; against a server that does not bind (`token_type: Bearer`) the client falls
+   * back to bearer tokens.
+   */
+  readonly dpop?: boolean;
   /** The `iss` every access token must carry; unchecked when unset. */
   readonly issuer?: string;
   /** The `aud` every access token must carry; unchecked when unset. */

@@ -88,6 +88,8 @@ export interface Config {
   readonly metricsPort: number | undefined;
   /** `METRICS_HOST`: the interface of the metrics listener, loopback by default. */
   readonly metricsHost: string;
+  /** `DPOP_REQUIRED`: refuse logins without a DPoP proof (RFC 9449), so every session is bound to a key. */
+  readonly dpopRequired: boolean;
 }
 
 /** Raised when the environment cannot be turned into a configuration; `message` is one line naming the variable. */
@@ -214,6 +216,7 @@ const schema = z.object({
   KEY_RELOAD_INTERVAL: duration('30s', 0),
   METRICS_PORT: optionalInteger(0, 65535),
   METRICS_HOST: nonEmpty('127.0.0.1'),
+  DPOP_REQUIRED: bool('false'),
 });
 
 /**
@@ -309,5 +312,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     keyReloadInterval: e.KEY_RELOAD_INTERVAL,
     metricsPort: e.METRICS_PORT,
     metricsHost: e.METRICS_HOST,
+    dpopRequired: e.DPOP_REQUIRED,
   });
 }

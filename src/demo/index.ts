@@ -129,7 +129,8 @@ async function walkthrough({ config, runtime, baseUrl }: DemoServer): Promise<vo
   json('outer header of the bearer', sealed.header);
   field('bearer', truncate(sealed.bearer));
   note('anyone can encrypt to the server public key: the seal hides the token in transit, it does not');
-  note('prove who sent it. A stolen sealed bearer works until it expires or its session is revoked.');
+  note('prove who sent it. A stolen sealed bearer works until it expires or its session is revoked,');
+  note('unless the session is bound to a DPoP key (the SDK and /demo do that): see docs/protocol.md.');
 
   section(8, 'GET /api/me and GET /auth/verify with the sealed bearer');
   const me = await call(baseUrl, 'GET', '/api/me', { bearer: sealed.bearer, expect: 200 });

@@ -13,7 +13,7 @@ import type { Metrics } from '../metrics/registry.js';
 import type { SessionService } from '../sessions/service.js';
 import type { SessionStore } from '../store/types.js';
 import type { LoginThrottle } from '../throttle/index.js';
-import { errorHandler, notFound, RETRY_AFTER_SECONDS, sendError } from './error-handler.js';
+import { errorHandler, methodNotAllowed, notFound, RETRY_AFTER_SECONDS, sendError } from './error-handler.js';
 import { HashingGate } from './hashing-gate.js';
 import { loginOutcomes } from './login-outcomes.js';
 import { principalOf, requireAuth } from './require-auth.js';
@@ -116,15 +116,15 @@ export function createApp(deps: AppDependencies, options: AppOptions = {}): Expr
   app.use(cookieParser());
 
   app.get('/', homePage);
-  app.get('/.well-known/jwks.json', (_req, res) => {
+  app.route('/.well-known/jwks.json').get((_req, res) => {
     res.set('Cache-Control', `public, max-age=${JWKS_MAX_AGE_SECONDS}`);
     res.json(keys.jwks());
-  });
-  app.get('/healthz', (_req, res) => {
+  }).all(methodNotAllowed);
+  app.route('/healthz').get((_req, res) => {
     res.json({ status: 'ok' });
-  });
+  }).all(methodNotAllowed);
   // The keys are loaded before the app is built (KeyManager.create), so only the store can be unready.
-  app.get('/readyz', async (_req, res) => {
+  app.route('/readyz').get(async (_req, res) => {
     if (options.isShuttingDown?.()) {
       return sendError(res, 'temporarily_unavailable', 'The server is shutting down', { 'Retry-After': RETRY_AFTER_SECONDS });
     }
@@ -134,14 +134,14 @@ export function createApp(deps: AppDependencies, options: AppOptions = {}): Expr
     } catch {
       sendError(res, 'temporarily_unavailable', 'The session store cannot answer', { 'Retry-After': RETRY_AFTER_SECONDS });
     }
-  });
+  }).all(methodNotAllowed);
 
   app.use('/auth', authRoutes(config, sessions, { throttle, gate: hashingGate }));
-  app.get('/api/me', requireAuth(sessions), (_req, res) => {
+  app.route('/api/me').get(requireAuth(sessions), (_req, res) => {
     const { user, session } = principalOf(res);
     res.set('Cache-Control', 'no-store');
     res.json({ sub: user.id, username: user.username, session_id: session.id });
-  });
+  }).all(methodNotAllowed);
 
   options.routes?.(app, sessions);
   app.use(docsRoutes());

@@ -1,9 +1,11 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { HttpError } from '../errors.js';
 import { INVALID_TOKEN_CHALLENGE, MISSING_TOKEN_CHALLENGE } from './error-handler.js';
+import { proofPresentation } from './dpop.js';
 import type { Principal, SessionService } from '../sessions/service.js';
 
-const BEARER = /^Bearer ([^\s]+)$/i;
+/** `Authorization: Bearer <token>` or `Authorization: DPoP <token>`; the scheme is case-insensitive. */
+const AUTHORIZATION = /^(Bearer|DPoP) ([^\s]+)$/i;
 
 /**
  * Reads the principal that {@link requireAuth} attached to a request.
@@ -17,11 +19,15 @@ export function principalOf(res: Response): Principal {
 }
 
 /**
- * Express middleware that protects a route: the bearer token must be a JWE sealed to the server's
- * key holding a valid access token of a live session of an enabled user. On success the
- * {@link Principal} is in `res.locals.principal` (read it with {@link principalOf}).
+ * Express middleware that protects a route: the token must be a JWE sealed to the server's key
+ * holding a valid access token of a live session of an enabled user. A DPoP-bound token comes as
+ * `Authorization: DPoP <token>` with a `DPoP` proof by its key for this request (RFC 9449 §7); an
+ * unbound one as `Authorization: Bearer <token>`. On success the {@link Principal} is in
+ * `res.locals.principal` (read it with {@link principalOf}).
  *
- * Failures: 401 `invalid_token` with `WWW-Authenticate`, the same for every reason; 503
+ * Failures: 401 `invalid_token` with `WWW-Authenticate`, the same for every reason about the token
+ * (`Bearer error="invalid_token"`, or `DPoP error="invalid_token"` for the `DPoP` scheme); 401
+ * `invalid_dpop_proof` with `DPoP error="invalid_dpop_proof"` for a missing or bad proof; 503
  * `temporarily_unavailable` when the session store cannot answer (never a 200 on unknown state).
  *
  * @param sessions - The session service the app was built with (`app.locals.sessions`).
@@ -36,12 +42,15 @@ export function requireAuth(sessions: SessionService): RequestHandler {
     if (header === undefined) {
       return next(new HttpError('invalid_token', 'A bearer token is required', { 'WWW-Authenticate': MISSING_TOKEN_CHALLENGE }));
     }
-    const match = BEARER.exec(header);
+    const match = AUTHORIZATION.exec(header);
     if (!match) {
       return next(new HttpError('invalid_token', undefined, { 'WWW-Authenticate': INVALID_TOKEN_CHALLENGE }));
     }
+    const scheme = (match[1] as string).toLowerCase() === 'dpop' ? 'DPoP' : 'Bearer';
+    // The error handler answers a refusal with a challenge of the scheme the request used.
+    res.locals.authScheme = scheme;
     try {
-      res.locals.principal = await sessions.authenticate(match[1] as string);
+      res.locals.principal = await sessions.authenticate({ scheme, token: match[2] as string, ...proofPresentation(req, sessions.issuer) });
       next();
     } catch (error) {
       next(error);

@@ -11,6 +11,7 @@ import { importStoredClientKey, type ClientKey } from '../tokens/client-key.js';
 import { issueAccessToken } from '../tokens/issue.js';
 import type { AccessClaims } from '../tokens/policy.js';
 import { hashRefreshToken, newRefreshToken } from '../tokens/refresh.js';
+import { ProofChecker, type Credentials, type ProofPresentation } from './proofs.js';
 import { dummyPasswordHash, hashPassword, verifyPassword } from '../users/password.js';
 import { UserError, type User, type UserDirectory } from '../users/directory.js';
 import { rotateRefreshToken } from './rotation.js';
@@ -19,7 +20,8 @@ import { rotateRefreshToken } from './rotation.js';
 export interface TokenGrant {
   readonly body: {
     access_token: string;
-    token_type: 'Bearer';
+    /** `DPoP` for a session bound to a proof key (RFC 9449 §5), else `Bearer`. */
+    token_type: 'Bearer' | 'DPoP';
     expires_in: number;
     session_id: string;
     refresh_expires_in: number;
@@ -38,12 +40,15 @@ export interface Principal {
   readonly session: SessionRecord;
 }
 
+/** A request without a `DPoP` header. */
+const NO_PROOF: ProofPresentation = Object.freeze({ proof: undefined, htm: 'POST', htu: [] });
+
 /** How often, at most, a protected request records `last_used_at` for its session. */
 const TOUCH_INTERVAL_MS = 60_000;
 
 type ServiceConfig = Pick<
   Config,
-  'issuer' | 'audience' | 'accessTokenTtl' | 'refreshTokenTtl' | 'sessionIdleTtl' | 'refreshReuseGrace'
+  'issuer' | 'audience' | 'accessTokenTtl' | 'refreshTokenTtl' | 'sessionIdleTtl' | 'refreshReuseGrace' | 'dpopRequired'
 >;
 
 /** What a {@link SessionService} is given besides its configuration and stores. */
@@ -65,6 +70,8 @@ export class SessionService {
   readonly #accepted = new AcceptCache();
   readonly #clock: Clock;
   readonly #events: AuthEvents;
+  /** DPoP proofs: verified, matched to the token's binding, and spent in the store. */
+  readonly #proofs: ProofChecker;
 
   /**
    * @param options - The clock and the events sink; see {@link SessionServiceOptions}.
@@ -80,6 +87,7 @@ export class SessionService {
     this.epoch = keys.epoch;
     this.#clock = options.clock ?? systemClock;
     this.#events = options.events ?? NO_EVENTS;
+    this.#proofs = new ProofChecker(store, this.#clock, config.dpopRequired);
   }
 
   /** The time now, from the injected clock. */
@@ -87,13 +95,22 @@ export class SessionService {
     return this.#clock();
   }
 
+  /** `ISSUER`: the `iss` of access tokens, and a URL DPoP proofs may name (see `http/dpop.ts`). */
+  get issuer(): string {
+    return this.config.issuer;
+  }
+
   /**
-   * Checks credentials and opens a session bound to the client key. Unknown user, wrong password
-   * and disabled user all cost one argon2 verification and end in the same error.
+   * Checks credentials and opens a session bound to the client key, and to the DPoP proof key when
+   * the request carries a proof. Unknown user, wrong password and disabled user all cost one argon2
+   * verification and end in the same error. The proof is checked first.
    *
+   * @param proof - The request's DPoP proof, if any (RFC 9449 §5).
+   * @throws {DpopProofRejectedError} for a bad or replayed proof, or none under `DPOP_REQUIRED`.
    * @throws {AuthError} `invalid_credentials`.
    */
-  async login(username: string, password: string, clientKey: ClientKey, userAgent: string | null): Promise<TokenGrant> {
+  async login(username: string, password: string, clientKey: ClientKey, userAgent: string | null, proof?: ProofPresentation): Promise<TokenGrant> {
+    const bound = proof ? await this.#proofs.atLogin(proof) : null;
     const user = await this.users.findByUsername(username);
     const ok = await verifyPassword(user?.passwordHash ?? (await dummyPasswordHash()), password);
     if (!user || !ok || user.disabled) {
@@ -108,6 +125,7 @@ export class SessionService {
       userId: user.id,
       clientJwk: clientKey.jwk,
       clientKid: clientKey.kid,
+      dpopJkt: bound?.jkt ?? null,
       userAgent: userAgent?.slice(0, 256) ?? null,
       epoch: this.epoch,
       createdAt: now,
@@ -128,12 +146,21 @@ export class SessionService {
    * to the session's client key. Reports the outcome (`rotated`, `duplicate`, `reuse_revoked`,
    * `invalid`); a reuse is also an audit event, as it most likely means a stolen token.
    *
+   * A session bound to a DPoP key is refreshed only with a proof by that key, checked before the
+   * rotation rule sees the token: without the key nothing rotates, and a stolen token cannot end
+   * the session as a reuse either.
+   *
+   * @param proof - The request's DPoP proof, if any (RFC 9449 §5).
+   * @throws {DpopProofRejectedError} for a bad or replayed proof, or none for a bound session.
    * @throws {AuthError} `invalid_grant` for an unknown, expired, revoked or reused token.
    */
-  async refresh(refreshToken: string): Promise<TokenGrant> {
+  async refresh(refreshToken: string, proof: ProofPresentation = NO_PROOF): Promise<TokenGrant> {
     const presented = hashRefreshToken(refreshToken);
     if (presented === null) return this.#refused();
     const now = this.#clock();
+    // A binding never changes, so the rotation below may read the facts again without a race.
+    const facts = await this.store.findRefreshToken(presented, now);
+    await this.#proofs.atRefresh(proof, facts?.session.dpopJkt ?? null);
     const next = newRefreshToken();
     const result = await rotateRefreshToken(this.store, presented, next.hash, {
       now,
@@ -163,27 +190,33 @@ export class SessionService {
   }
 
   /**
-   * Verifies a bearer token and checks that its session is live and its user enabled.
+   * Verifies a sealed access token, checks that it was presented as its binding demands (a DPoP
+   * proof by the bound key, or `Bearer` for an unbound token), and that its session is live and its
+   * user enabled. The proof is checked on every request, also for a token the accept cache knows.
    *
-   * @throws {TokenRejectedError} for any refusal; {@link StoreUnavailableError} when state is unknown.
+   * @throws {TokenRejectedError} for any refusal ({@link DpopProofRejectedError} for the proof);
+   * {@link StoreUnavailableError} when state is unknown.
    */
-  async authenticate(bearer: string): Promise<Principal> {
+  async authenticate(credentials: Credentials): Promise<Principal> {
+    const { token } = credentials;
     const now = this.#clock();
     const keyVersion = this.keys.version;
-    let claims = this.#accepted.get(bearer, keyVersion, now);
+    let claims = this.#accepted.get(token, keyVersion, now);
     if (!claims) {
-      claims = await acceptAccessToken(bearer, this.keys, {
+      claims = await acceptAccessToken(token, this.keys, {
         issuer: this.config.issuer,
         audience: this.config.audience,
         accessTokenTtlMs: this.config.accessTokenTtl,
         now,
       });
-      this.#accepted.set(bearer, keyVersion, claims);
+      this.#accepted.set(token, keyVersion, claims);
     }
+    await this.#proofs.forResource(credentials, claims);
     const [session, user] = await Promise.all([this.store.getSession(claims.sid, now), this.users.findById(claims.sub)]);
     if (!session || !isLive(session, now) || session.epoch !== this.epoch || session.userId !== claims.sub) {
       throw new TokenRejectedError('session not live');
     }
+    if (session.dpopJkt !== (claims.cnf?.jkt ?? null)) throw new TokenRejectedError('binding differs from the session');
     if (!user || user.disabled) throw new TokenRejectedError('user missing or disabled');
     if (now - session.lastUsedAt > TOUCH_INTERVAL_MS) {
       // Bookkeeping only: the session's state is already known, so a failed write does not fail the request.
@@ -253,13 +286,14 @@ export class SessionService {
       ttlMs: this.config.accessTokenTtl,
       signingKey: this.keys.signing,
       clientKey,
+      dpopJkt: session.dpopJkt,
       now,
     });
     const refreshEnd = Math.min(session.expiresAt, session.idleExpiresAt);
     return {
       body: {
         access_token: issued.token,
-        token_type: 'Bearer',
+        token_type: session.dpopJkt === null ? 'Bearer' : 'DPoP',
         expires_in: issued.expiresIn,
         session_id: session.id,
         refresh_expires_in: Math.max(0, Math.floor((refreshEnd - now) / 1000)),

@@ -35,6 +35,7 @@ export function instrumentStore(store: SessionStore, metrics: Pick<Metrics, 'sto
     revokeUserSessions: timed('revokeUserSessions'),
     listSessions: timed('listSessions'),
     purgeExpired: timed('purgeExpired'),
+    rememberProofId: timed('rememberProofId'),
     ping: timed('ping'),
     close: () => store.close(),
   };

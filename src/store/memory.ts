@@ -1,5 +1,8 @@
 import { isLive, type RefreshAdvance, type RefreshTokenFacts, type SessionRecord, type SessionStore } from './types.js';
 
+/** How often remembering a proof id also forgets the ids past their end. */
+const PROOF_SWEEP_INTERVAL_MS = 10_000;
+
 interface RefreshEntry {
   readonly sessionId: string;
   supersededAt: number | null;
@@ -14,6 +17,9 @@ export class MemorySessionStore implements SessionStore {
   readonly #sessions = new Map<string, SessionRecord>();
   readonly #current = new Map<string, string>();
   readonly #refresh = new Map<string, RefreshEntry>();
+  /** DPoP proof ids and when each may be forgotten. */
+  readonly #proofIds = new Map<string, number>();
+  #nextProofSweep = 0;
 
   async createSession(session: SessionRecord, refreshHash: string): Promise<void> {
     this.#sessions.set(session.id, { ...session });
@@ -89,7 +95,22 @@ export class MemorySessionStore implements SessionStore {
       }
     }
     for (const [hash, entry] of this.#refresh) if (!this.#sessions.has(entry.sessionId)) this.#refresh.delete(hash);
+    this.#sweepProofIds(now);
     return purged;
+  }
+
+  async rememberProofId(id: string, expiresAt: number, now: number): Promise<boolean> {
+    if (now >= this.#nextProofSweep) this.#sweepProofIds(now);
+    const until = this.#proofIds.get(id);
+    if (until !== undefined && now < until) return false;
+    this.#proofIds.set(id, expiresAt);
+    return true;
+  }
+
+  /** Forgets proof ids past their end; runs at most every {@link PROOF_SWEEP_INTERVAL_MS} from the hot path. */
+  #sweepProofIds(now: number): void {
+    for (const [id, until] of this.#proofIds) if (now >= until) this.#proofIds.delete(id);
+    this.#nextProofSweep = now + PROOF_SWEEP_INTERVAL_MS;
   }
 
   async ping(): Promise<void> {}

@@ -25,8 +25,17 @@ const MIGRATIONS: readonly string[] = [
      superseded_at BIGINT
    );
    CREATE INDEX IF NOT EXISTS refresh_by_session ON refresh_tokens (session_id);`,
+  // DPoP (RFC 9449): the proof key a session is bound to, and the proof ids seen (replay detection).
+  `ALTER TABLE sessions ADD COLUMN IF NOT EXISTS dpop_jkt TEXT;
+   CREATE TABLE IF NOT EXISTS dpop_proofs (
+     id TEXT PRIMARY KEY,
+     expires_at BIGINT NOT NULL
+   );
+   CREATE INDEX IF NOT EXISTS dpop_proofs_by_end ON dpop_proofs (expires_at);`,
 ];
 
+/** How often remembering a proof id also deletes the ids past their end. */
+const PROOF_SWEEP_INTERVAL_MS = 60_000;
 
 /** "Live at $n" for a row of `sessions`, written once. */
 const live = (n: number) => `revoked_at IS NULL AND expires_at > $${n} AND idle_expires_at > $${n}`;
@@ -45,6 +54,8 @@ const live = (n: number) => `revoked_at IS NULL AND expires_at > $${n} AND idle_
  * @example const store = await PostgresSessionStore.open(await PostgresDatabase.connect(url));
  */
 export class PostgresSessionStore implements SessionStore {
+  #nextProofSweep = 0;
+
   private constructor(private readonly db: PostgresDatabase) {}
 
   /**
@@ -61,8 +72,8 @@ export class PostgresSessionStore implements SessionStore {
     await this.db.query(
       `WITH created AS (
          INSERT INTO sessions (id, user_id, client_jwk, client_kid, user_agent, epoch, created_at, last_used_at, expires_at,
-           idle_expires_at, revoked_at, current_refresh_hash)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id
+           idle_expires_at, revoked_at, current_refresh_hash, dpop_jkt)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id
        )
        INSERT INTO refresh_tokens (hash, session_id, superseded_at) SELECT $12, id, NULL FROM created`,
       [
@@ -78,6 +89,7 @@ export class PostgresSessionStore implements SessionStore {
         session.idleExpiresAt,
         session.revokedAt,
         refreshHash,
+        session.dpopJkt,
       ],
     );
   }
@@ -142,8 +154,26 @@ export class PostgresSessionStore implements SessionStore {
   }
 
   async purgeExpired(now: number): Promise<number> {
+    await this.db.query('DELETE FROM dpop_proofs WHERE expires_at <= $1', [now]);
     const result = await this.db.query('DELETE FROM sessions WHERE NOT (' + live(1) + ')', [now]);
     return result.rowCount ?? 0;
+  }
+
+  /**
+   * `INSERT ... ON CONFLICT DO UPDATE ... WHERE` past its end: PostgreSQL re-checks the conflicting
+   * row after a concurrent insert commits, so of racing callers on any connections exactly one wins.
+   */
+  async rememberProofId(id: string, expiresAt: number, now: number): Promise<boolean> {
+    if (now >= this.#nextProofSweep) {
+      this.#nextProofSweep = now + PROOF_SWEEP_INTERVAL_MS;
+      await this.db.query('DELETE FROM dpop_proofs WHERE expires_at <= $1', [now]);
+    }
+    const result = await this.db.query(
+      `INSERT INTO dpop_proofs (id, expires_at) VALUES ($1, $2)
+       ON CONFLICT (id) DO UPDATE SET expires_at = EXCLUDED.expires_at WHERE dpop_proofs.expires_at <= $3`,
+      [id, expiresAt, now],
+    );
+    return (result.rowCount ?? 0) > 0;
   }
 
   async ping(): Promise<void> {

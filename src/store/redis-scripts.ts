@@ -13,6 +13,7 @@ import type { SessionRecord } from './types.js';
  * - `P refresh:<hash>`: hash `{sid, supersededAt?}`; expires with its session.
  * - `P session:<id>:tokens`: set of the session's refresh hashes (so purging can delete them).
  * - `P user:<userId>:sessions`: set of the user's session ids; expires with its longest session.
+ * - `P dpop:<proof id>`: a DPoP proof id seen (`SET NX PXAT`); expires when it may be forgotten.
  * - channel `P revocations`: JSON arrays of revoked session ids.
  *
  * Scripts build the keys of a session found through its refresh token from the prefix, so the store
@@ -42,6 +43,8 @@ export function redisKeys(prefix: string) {
     /** SCAN pattern matching every user index (glob characters of the prefix escaped). */
     userPattern: `${prefix.replace(/[*?[\]\\]/g, '\\$&')}user:*:sessions`,
     channel: `${prefix}revocations`,
+    /** A remembered DPoP proof id; expires at the end given with it. */
+    proof: (id: string) => `${prefix}dpop:${id}`,
   };
 }
 
@@ -52,6 +55,7 @@ export function encodeSession(session: SessionRecord, refreshHash: string): stri
     userId: session.userId,
     clientJwk: JSON.stringify(session.clientJwk),
     clientKid: session.clientKid,
+    dpopJkt: session.dpopJkt,
     userAgent: session.userAgent,
     epoch: session.epoch,
     createdAt: String(session.createdAt),
@@ -76,6 +80,7 @@ export function decodeSession(hash: Record<string, string> | readonly unknown[])
     userId: fields.userId,
     clientJwk: JSON.parse(fields.clientJwk) as SessionRecord['clientJwk'],
     clientKid: fields.clientKid ?? '',
+    dpopJkt: fields.dpopJkt ?? null,
     userAgent: fields.userAgent ?? null,
     epoch: fields.epoch ?? '',
     createdAt: Number(fields.createdAt),

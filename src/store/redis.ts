@@ -229,6 +229,14 @@ export class RedisSessionStore implements SessionStore {
     return purged;
   }
 
+  /**
+   * `SET NX PXAT`: atomic on the one Redis every instance shares, and forgotten by Redis itself at
+   * `expiresAt` (by its clock; `now` is not needed).
+   */
+  async rememberProofId(id: string, expiresAt: number, _now: number): Promise<boolean> {
+    return (await this.#call(() => this.client.set(this.#keys.proof(id), '1', 'PXAT', expiresAt, 'NX'))) === 'OK';
+  }
+
   async ping(): Promise<void> {
     await this.#call(() => this.client.ping());
   }

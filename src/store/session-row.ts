@@ -9,6 +9,7 @@ export interface SessionRow {
   user_id: string;
   client_jwk: string;
   client_kid: string;
+  dpop_jkt: string | null;
   user_agent: string | null;
   epoch: string;
   created_at: number | string;
@@ -26,6 +27,7 @@ export function toRecord(row: SessionRow): SessionRecord {
     userId: row.user_id,
     clientJwk: JSON.parse(row.client_jwk) as SessionRecord['clientJwk'],
     clientKid: row.client_kid,
+    dpopJkt: row.dpop_jkt,
     userAgent: row.user_agent,
     epoch: row.epoch,
     createdAt: Number(row.created_at),

@@ -3,6 +3,9 @@ import { guarded, migrateSqlite } from '../db/sqlite.js';
 import { toRecord, type SessionRow } from './session-row.js';
 import type { RefreshAdvance, RefreshTokenFacts, SessionRecord, SessionStore } from './types.js';
 
+/** How often remembering a proof id also deletes the ids past their end. */
+const PROOF_SWEEP_INTERVAL_MS = 60_000;
+
 /**
  * The session store's own tables in the SQLite file, version by version (see `migrateSqlite`).
  * `IF NOT EXISTS`: files made before each component owned its tables already hold them.
@@ -29,8 +32,14 @@ const MIGRATIONS: readonly string[] = [
      superseded_at INTEGER
    );
    CREATE INDEX IF NOT EXISTS refresh_by_session ON refresh_tokens (session_id);`,
+  // DPoP (RFC 9449): the proof key a session is bound to, and the proof ids seen (replay detection).
+  `ALTER TABLE sessions ADD COLUMN dpop_jkt TEXT;
+   CREATE TABLE dpop_proofs (
+     id TEXT PRIMARY KEY,
+     expires_at INTEGER NOT NULL
+   ) WITHOUT ROWID;
+   CREATE INDEX dpop_proofs_by_end ON dpop_proofs (expires_at);`,
 ];
-
 
 /**
  * The default {@link SessionStore}: durable rows in the SQLite file (shared with the users table
@@ -41,15 +50,16 @@ export class SqliteSessionStore implements SessionStore {
   readonly #statements;
   readonly #advance;
   readonly #create;
+  #nextProofSweep = 0;
 
   /** @throws {import('../errors.js').MigrationError} when the tables cannot be brought up to date. */
   constructor(private readonly db: Database.Database) {
     migrateSqlite(db, 'sessions', MIGRATIONS);
     const s = {
       insertSession: db.prepare(
-        `INSERT INTO sessions (id, user_id, client_jwk, client_kid, user_agent, epoch, created_at, last_used_at, expires_at,
+        `INSERT INTO sessions (id, user_id, client_jwk, client_kid, dpop_jkt, user_agent, epoch, created_at, last_used_at, expires_at,
            idle_expires_at, revoked_at, current_refresh_hash)
-         VALUES (@id, @userId, @clientJwk, @clientKid, @userAgent, @epoch, @createdAt, @lastUsedAt, @expiresAt, @idleExpiresAt,
+         VALUES (@id, @userId, @clientJwk, @clientKid, @dpopJkt, @userAgent, @epoch, @createdAt, @lastUsedAt, @expiresAt, @idleExpiresAt,
            @revokedAt, @refreshHash)`,
       ),
       insertRefresh: db.prepare('INSERT INTO refresh_tokens (hash, session_id, superseded_at) VALUES (?, ?, NULL)'),
@@ -74,6 +84,12 @@ export class SqliteSessionStore implements SessionStore {
         'UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND id != ? AND revoked_at IS NULL RETURNING id',
       ),
       purge: db.prepare('DELETE FROM sessions WHERE revoked_at IS NOT NULL OR expires_at <= ? OR idle_expires_at <= ?'),
+      // Inserts a new id, or takes over one past its end; an id still remembered changes nothing.
+      rememberProof: db.prepare(
+        `INSERT INTO dpop_proofs (id, expires_at) VALUES (?, ?)
+         ON CONFLICT (id) DO UPDATE SET expires_at = excluded.expires_at WHERE dpop_proofs.expires_at <= ?`,
+      ),
+      forgetProofs: db.prepare('DELETE FROM dpop_proofs WHERE expires_at <= ?'),
     };
     this.#statements = s;
     this.#create = db.transaction((session: SessionRecord, refreshHash: string) => {
@@ -124,7 +140,20 @@ export class SqliteSessionStore implements SessionStore {
   }
 
   async purgeExpired(now: number): Promise<number> {
-    return guarded(() => this.#statements.purge.run(now, now).changes);
+    return guarded(() => {
+      this.#statements.forgetProofs.run(now);
+      return this.#statements.purge.run(now, now).changes;
+    });
+  }
+
+  async rememberProofId(id: string, expiresAt: number, now: number): Promise<boolean> {
+    return guarded(() => {
+      if (now >= this.#nextProofSweep) {
+        this.#statements.forgetProofs.run(now);
+        this.#nextProofSweep = now + PROOF_SWEEP_INTERVAL_MS;
+      }
+      return this.#statements.rememberProof.run(id, expiresAt, now).changes > 0;
+    });
   }
 
   /** Takes and releases the write lock, so a locked or read-only database reports itself unavailable. */

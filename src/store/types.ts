@@ -11,6 +11,11 @@ export interface SessionRecord {
   readonly clientJwk: JWK;
   /** RFC 7638 thumbprint of {@link SessionRecord.clientJwk}. */
   readonly clientKid: string;
+  /**
+   * RFC 7638 thumbprint of the DPoP proof key the session is bound to (RFC 9449), or `null` for a
+   * session opened without a proof. Never changes.
+   */
+  readonly dpopJkt: string | null;
   readonly userAgent: string | null;
   /**
    * The key epoch the session was opened in. Without `PRESERVE_SESSIONS_ON_REBOOT` every boot has a
@@ -106,8 +111,19 @@ export interface SessionStore {
   /** The user's live sessions, newest first. */
   listSessions(userId: string, now: number): Promise<SessionRecord[]>;
 
-  /** Deletes sessions that are no longer live (revoked or past an end) with their refresh tokens. */
+  /**
+   * Deletes sessions that are no longer live (revoked or past an end) with their refresh tokens, and
+   * forgets proof ids past their end. Returns how many sessions it deleted.
+   */
   purgeExpired(now: number): Promise<number>;
+
+  /**
+   * Remembers the id of a DPoP proof (RFC 9449 §11.1) until `expiresAt`, atomically across every
+   * process sharing the store: exactly one caller presenting an id gets `true`; every later caller
+   * gets `false` until `expiresAt` has passed (by `now`), after which the id may be remembered anew.
+   * Ids are fixed-length base64url digests (see `proofId` in `tokens/dpop.ts`).
+   */
+  rememberProofId(id: string, expiresAt: number, now: number): Promise<boolean>;
 
   /** Resolves when the store can answer; rejects with `StoreUnavailableError` otherwise. */
   ping(): Promise<void>;

@@ -1,7 +1,7 @@
 import { compactDecrypt, jwtVerify, type CompactJWEHeaderParameters, type DecryptOptions, type JWSHeaderParameters } from 'jose';
 import { TokenRejectedError } from '../errors.js';
 import type { KeyManager } from '../keys/manager.js';
-import { ACCEPT_POLICY, type AccessClaims } from './policy.js';
+import { ACCEPT_POLICY, canonical, type AccessClaims } from './policy.js';
 
 /** Who the server is: the `iss` and `aud` every accepted token must carry, and the access token lifetime. */
 export interface AcceptOptions {
@@ -16,15 +16,6 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 function refuse(reason: string): never {
   throw new TokenRejectedError(reason);
-}
-
-/**
- * Whether every segment of a compact serialisation is base64url as RFC 7515 §2 writes it: no
- * padding and no bits set past the last byte. Decoders are lenient there, so without this check
- * one token has many spellings that all open to the same bytes.
- */
-function canonical(compact: string): boolean {
-  return compact.split('.').every((segment) => Buffer.from(segment, 'base64url').toString('base64url') === segment);
 }
 
 /**
@@ -97,12 +88,20 @@ export async function acceptAccessToken(token: string, keys: KeyManager, options
         ...(options.now === undefined ? {} : { currentDate: new Date(options.now) }),
       },
     );
-    const { sub, sid, jti } = payload;
+    const { sub, sid, jti, cnf } = payload;
     if (typeof sub !== 'string' || typeof sid !== 'string' || typeof jti !== 'string') refuse('claim types');
+    if (cnf !== undefined && !isConfirmation(cnf)) refuse('cnf is not {jkt}');
     return payload as unknown as AccessClaims;
   } catch (error) {
     return refuse(`verify: ${describe(error)}`);
   }
+}
+
+/** A `cnf` claim of the one form this server issues: `{jkt: <SHA-256 thumbprint>}`. */
+function isConfirmation(cnf: unknown): boolean {
+  if (typeof cnf !== 'object' || cnf === null || Array.isArray(cnf)) return false;
+  const { jkt, ...others } = cnf as Record<string, unknown>;
+  return typeof jkt === 'string' && ACCEPT_POLICY.thumbprint.test(jkt) && Object.keys(others).length === 0;
 }
 
 function describe(error: unknown): string {

@@ -14,6 +14,8 @@ export interface IssueInput {
   readonly ttlMs: number;
   readonly signingKey: ServerKey;
   readonly clientKey: ClientKey;
+  /** The DPoP proof key's thumbprint for a bound session: the token carries `cnf: {jkt}` (RFC 9449 §6.1). */
+  readonly dpopJkt?: string | null;
   /** Epoch ms; defaults to now. */
   readonly now?: number;
 }
@@ -32,6 +34,7 @@ const encoder = new TextEncoder();
 /**
  * Issues a nested access token: a JWS (`typ: at+jwt`) signed with the server's key, encrypted as a
  * JWE (`cty: JWT`, `enc: A256GCM`, `kid` = the client key's thumbprint) to the client's public key.
+ * A DPoP-bound token also carries `cnf: {jkt}`.
  *
  * @example const { token } = await issueAccessToken({ issuer, audience, subject, sessionId, ttlMs, signingKey, clientKey });
  */
@@ -39,7 +42,8 @@ export async function issueAccessToken(input: IssueInput): Promise<IssuedToken> 
   const iat = Math.floor((input.now ?? Date.now()) / 1000);
   const expiresIn = Math.max(1, Math.floor(input.ttlMs / 1000));
   const jti = randomUUID();
-  const jws = await new SignJWT({ sid: input.sessionId })
+  const claims = input.dpopJkt ? { sid: input.sessionId, cnf: { jkt: input.dpopJkt } } : { sid: input.sessionId };
+  const jws = await new SignJWT(claims)
     .setProtectedHeader({ alg: input.signingKey.alg, kid: input.signingKey.kid, typ: ACCEPT_POLICY.tokenType })
     .setIssuer(input.issuer)
     .setSubject(input.subject)

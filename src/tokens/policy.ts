@@ -25,6 +25,8 @@ export const ACCEPT_POLICY = Object.freeze({
   /** The inner `typ` (RFC 9068). */
   tokenType: 'at+jwt',
   requiredClaims: ['iss', 'sub', 'aud', 'iat', 'exp', 'jti', 'sid'] as string[],
+  /** The `jkt` of a bound token's `cnf`: an RFC 7638 SHA-256 thumbprint, base64url. */
+  thumbprint: /^[A-Za-z0-9_-]{43}$/,
   /** Clock skew allowed on `exp`, `nbf` and `iat`, in seconds (at most 60). */
   clockToleranceSeconds: 30,
 });
@@ -38,4 +40,57 @@ export interface AccessClaims {
   readonly exp: number;
   readonly jti: string;
   readonly sid: string;
+  /** Present on a DPoP-bound token: the RFC 7638 thumbprint of the proof key (RFC 9449 §6). */
+  readonly cnf?: { readonly jkt: string };
+}
+
+/**
+ * Everything a DPoP proof (RFC 9449 §4.3) is checked against, as data beside `tokens/dpop.ts`.
+ * Each signing algorithm names the only key kind it may be used with.
+ */
+export const DPOP_POLICY = Object.freeze({
+  /** Proofs longer than this are refused before any decoding. */
+  maxProofLength: 4 * 1024,
+  /** A compact JWS with a non-empty payload and signature (the same shape as the inner token). */
+  compactJws: ACCEPT_POLICY.compactJws,
+  /** The proof's `typ` header. */
+  proofType: 'dpop+jwt',
+  /** The allowed `alg`s, each with the one key type and curve it needs (`algs` of the challenge). */
+  keys: Object.freeze({
+    ES256: { kty: 'EC', crv: 'P-256', coordinates: ['x', 'y'] },
+    EdDSA: { kty: 'OKP', crv: 'Ed25519', coordinates: ['x'] },
+  }) as Readonly<Record<string, { kty: string; crv: string; coordinates: readonly string[] }>>,
+  /** Bytes of each coordinate (`x`, `y`) of an allowed key. */
+  coordinateBytes: 32,
+  /** The only members a proof's header may carry: no `kid`, `jku`, `x5c`, `crit`, `b64`... */
+  headerMembers: new Set(['typ', 'alg', 'jwk']) as ReadonlySet<string>,
+  /**
+   * The only members the header's `jwk` may carry; anything else, a private `d` above all, is refused.
+   * The thumbprint and the imported key use the required members alone.
+   */
+  jwkMembers: new Set(['kty', 'crv', 'x', 'y', 'alg', 'use', 'kid', 'key_ops', 'ext']) as ReadonlySet<string>,
+  requiredClaims: ['htm', 'htu', 'iat', 'jti'] as string[],
+  /** How far `iat` may be from the server's clock, in seconds, in either direction. */
+  iatWindowSeconds: 60,
+  /** The longest `jti` kept for replay detection. */
+  maxJtiLength: 256,
+  /**
+   * How long past its `iat` window a `jti` is remembered, in seconds, so that an instance whose clock
+   * runs behind still finds it.
+   */
+  replayMarginSeconds: 60,
+});
+
+/** The `algs` parameter of a `DPoP` challenge: the proof algorithms accepted. */
+export const DPOP_ALGORITHMS: readonly string[] = Object.freeze(Object.keys(DPOP_POLICY.keys));
+
+/**
+ * Whether every segment of a compact serialisation is base64url as RFC 7515 §2 writes it: no
+ * padding and no bits set past the last byte. Decoders are lenient there, so without this check
+ * one token (or DPoP proof) has many spellings that all open to the same bytes.
+ *
+ * @example canonical('eyJhbGciOiJFUzI1NiJ9.e30.c2ln'); // true
+ */
+export function canonical(compact: string): boolean {
+  return compact.split('.').every((segment) => Buffer.from(segment, 'base64url').toString('base64url') === segment);
 }

@@ -3,7 +3,17 @@
  * with what was verified, and drives the protected route and the session routes. No framework, no
  * inline script (the route's CSP forbids it); bundled by scripts/build-web.mjs.
  */
-import { AuthClient, AuthClientError, isClientKeyKind, type SessionInfo, type VerifiedAccessToken } from '../client/index.js';
+import {
+  AuthClient,
+  AuthClientError,
+  createDpopProof,
+  generateProofKey,
+  isClientKeyKind,
+  JwksCache,
+  sealForServer,
+  type SessionInfo,
+  type VerifiedAccessToken,
+} from '../client/index.js';
 
 type StatusKind = 'info' | 'ok' | 'error';
 
@@ -28,6 +38,9 @@ const view = {
   innerHeader: element('inner-header'),
   claimsCheck: element('claims-check'),
   claims: element('claims'),
+  binding: element('binding'),
+  replay: element<HTMLButtonElement>('replay'),
+  replayOutput: element('replay-output'),
   session: element('session'),
   callMe: element<HTMLButtonElement>('call-me'),
   meOutput: element('me-output'),
@@ -84,6 +97,10 @@ function showToken(token: VerifiedAccessToken | null): void {
   view.innerCheck.textContent = `Verified: ${String(innerHeader.alg)} signature by the server key ${String(innerHeader.kid)} from its JWKS; typ ${String(innerHeader.typ)}.`;
   view.claims.textContent = json(claims);
   view.claimsCheck.textContent = `Verified: every required claim present; expires at ${time(token.expiresAt)}; session ${claims.sid}.`;
+  view.binding.textContent =
+    token.tokenType === 'DPoP' && claims.cnf
+      ? `Bound: token_type DPoP, cnf.jkt ${claims.cnf.jkt}, the thumbprint of this browser's non-extractable ES256 key. Every call carries a fresh proof signed by it.`
+      : 'Not bound: a Bearer token, usable by whoever holds it.';
 }
 
 /** Runs a button's action with the button disabled, reporting the outcome in the status region. */
@@ -169,6 +186,33 @@ action(view.callMe, async () => {
     view.meOutput.dataset.kind = 'error';
     throw error;
   }
+});
+// The server's JWKS, for sealing the token the way a thief who copied it would.
+const jwks = new JwksCache(async () => (await fetch('/.well-known/jwks.json', { cache: 'no-cache' })).json());
+
+/** One replay of the stolen token, described by its answer. */
+async function replayOnce(label: string, headers: Record<string, string>): Promise<string> {
+  const res = await fetch('/api/me', { headers, credentials: 'omit' });
+  const body = (await res.json().catch(() => null)) as { error?: string; username?: string } | null;
+  const answer = res.ok ? `${res.status} for ${String(body?.username)}` : `${res.status} ${String(body?.error)}`;
+  return `${label}: ${answer}\n  WWW-Authenticate: ${res.headers.get('www-authenticate') ?? '(none)'}`;
+}
+
+action(view.replay, async () => {
+  const token = client.token;
+  if (!token) throw new AuthClientError('not_authenticated');
+  const sealed = await sealForServer(token.jws, jwks);
+  const thief = await generateProofKey();
+  const url = new URL('/api/me', location.origin);
+  const lines = [
+    await replayOnce('As a Bearer token', { Authorization: `Bearer ${sealed}` }),
+    await replayOnce("With a proof by the thief's key", {
+      Authorization: `DPoP ${sealed}`,
+      DPoP: await createDpopProof(thief, { method: 'GET', url, accessToken: sealed }),
+    }),
+  ];
+  view.replayOutput.textContent = lines.join('\n\n');
+  return token.tokenType === 'DPoP' ? 'The copied token was refused without the key.' : 'The copied Bearer token works for whoever holds it.';
 });
 action(view.refresh, async () => {
   const token = await client.refresh();

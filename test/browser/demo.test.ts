@@ -20,6 +20,8 @@ describeBrowser('the demo page in chromium', () => {
   let page: Page;
   let userId: string;
   const pageErrors: string[] = [];
+  /** The Authorization and DPoP headers of every request the page sent, by `METHOD /path`. */
+  const sent: { key: string; authorization?: string; dpop?: string }[] = [];
 
   beforeAll(async () => {
     await buildDemoPage();
@@ -29,6 +31,10 @@ describeBrowser('the demo page in chromium', () => {
     browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
     page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     page.on('pageerror', (error) => pageErrors.push(`page error: ${error.message}`));
+    page.on('request', (sentRequest) => {
+      const headers = sentRequest.headers();
+      sent.push({ key: `${sentRequest.method()} ${new URL(sentRequest.url()).pathname}`, authorization: headers.authorization, dpop: headers.dpop });
+    });
     page.on('response', (response) => {
       if (response.status() === 404) pageErrors.push(`404: ${response.url()}`);
     });
@@ -65,6 +71,7 @@ describeBrowser('the demo page in chromium', () => {
   }
   const jsonOf = async (selector: string) => JSON.parse((await page.textContent(selector)) ?? 'null') as Record<string, unknown>;
   const liveSessionIds = async () => (await server.runtime.sessions.listSessions(userId)).map((s) => s.id);
+  const sentTo = (key: string) => sent.filter((s) => s.key === key);
 
   it('serves the page with a strict Content-Security-Policy and starts signed out', async () => {
     const response = await page.goto(`${http.url}/demo/`);
@@ -101,12 +108,61 @@ describeBrowser('the demo page in chromium', () => {
     await textOf('#claims-check', /^Verified: every required claim present/);
   });
 
-  it('calls the protected route and shows the username', async () => {
+  it('binds the session to a non-extractable DPoP key kept in IndexedDB, and shows the binding', async () => {
+    const { cnf, sid } = (await jsonOf('#claims')) as { cnf?: { jkt: string }; sid: string };
+    expect(cnf?.jkt).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect((await server.runtime.store.getSession(sid, Date.now()))?.dpopJkt).toBe(cnf?.jkt);
+    expect(await textOf('#binding', /^Bound: token_type DPoP, cnf\.jkt /)).toContain(String(cnf?.jkt));
+    const stored = await page.evaluate(
+      () =>
+        new Promise<{ jkt: string; extractable: boolean; algorithm: string }>((resolve, reject) => {
+          const open = indexedDB.open('jwe-auth-client', 1);
+          open.onerror = () => reject(open.error);
+          open.onsuccess = () => {
+            const get = open.result.transaction('keys').objectStore('keys').get('client-key');
+            get.onerror = () => reject(get.error);
+            get.onsuccess = () => {
+              const { proofKey } = get.result as { proofKey: { jkt: string; privateKey: CryptoKey } };
+              resolve({ jkt: proofKey.jkt, extractable: proofKey.privateKey.extractable, algorithm: proofKey.privateKey.algorithm.name });
+              open.result.close();
+            };
+          };
+        }),
+    );
+    expect(stored).toEqual({ jkt: cnf?.jkt, extractable: false, algorithm: 'ECDSA' });
+    const [login] = sentTo('POST /auth/login');
+    expect(login?.dpop).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+$/);
+  });
+
+  it('calls the protected route with the DPoP scheme and a fresh proof each time, and shows the username', async () => {
     expect(await page.getByRole('button', { name: 'Call /api/me' }).isEnabled()).toBe(true);
+    for (let call = 0; call < 2; call++) {
+      await page.getByRole('button', { name: 'Call /api/me' }).click();
+      await textOf('#me-output', /"username": "alice"/);
+      await page.evaluate(() => {
+        (document.getElementById('me-output') as HTMLElement).textContent = '';
+      });
+    }
     await page.getByRole('button', { name: 'Call /api/me' }).click();
     await textOf('#me-output', /"username": "alice"/);
     const me = await jsonOf('#me-output');
     expect(me).toEqual({ sub: userId, username: 'alice', session_id: (await jsonOf('#claims')).sid });
+    const calls = sentTo('GET /api/me');
+    expect(calls).toHaveLength(3);
+    expect(calls.every((c) => c.authorization?.startsWith('DPoP ') && c.dpop !== undefined)).toBe(true);
+    expect(new Set(calls.map((c) => c.dpop)).size).toBe(3);
+  });
+
+  it('replays the token without the key and shows both refusals', async () => {
+    const before = sentTo('GET /api/me').length;
+    await page.getByRole('button', { name: 'Replay the token without the key' }).click();
+    await textOf('#status', /The copied token was refused without the key\./);
+    const output = await textOf('#replay-output', /As a Bearer token: 401 invalid_token/);
+    expect(output).toContain('As a Bearer token: 401 invalid_token\n  WWW-Authenticate: Bearer error="invalid_token"');
+    expect(output).toContain(`With a proof by the thief's key: 401 invalid_dpop_proof\n  WWW-Authenticate: DPoP error="invalid_dpop_proof", algs="ES256 EdDSA"`);
+    expect(sentTo('GET /api/me').length).toBe(before + 2);
+    await page.getByRole('button', { name: 'Call /api/me' }).click();
+    await textOf('#status', /\/api\/me answered for alice\./);
   });
 
   it('refreshes the token through the HttpOnly cookie', async () => {
@@ -118,6 +174,8 @@ describeBrowser('the demo page in chromium', () => {
     expect(after.jti).not.toBe(before.jti);
     expect(after.sid).toBe(before.sid);
     expect(http.hits('POST /auth/refresh')).toBe(refreshes + 1);
+    expect(after.cnf).toEqual(before.cnf);
+    expect(sentTo('POST /auth/refresh').at(-1)?.dpop).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+$/);
     const cookies = await page.context().cookies(`${http.url}/auth/refresh`);
     expect(cookies.find((c) => c.name === 'refresh_token')).toMatchObject({ httpOnly: true, sameSite: 'Strict', path: '/auth' });
     expect(await page.evaluate(() => document.cookie)).toBe('');

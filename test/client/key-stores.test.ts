@@ -30,6 +30,34 @@ describe('FileKeyStore', () => {
     expect((await openAccessToken(jwe, reloaded)).jws).toBe('a.b.c');
   });
 
+  it('keeps a DPoP proof key beside the client key, and loads it back non-extractable', async () => {
+    const file = path.join(temp.dir, 'dpop.json');
+    const created = await loadOrCreateClientKey(new FileKeyStore(file), 'x25519', { dpop: true });
+    expect(created.proofKey?.privateKey.extractable).toBe(false);
+    expect(JSON.parse(await fs.readFile(file, 'utf8'))).toMatchObject({ kid: created.kid, jkt: created.proofKey?.jkt, proofJwk: { kty: 'EC', crv: 'P-256' } });
+    const reloaded = await loadOrCreateClientKey(new FileKeyStore(file), 'x25519', { dpop: true });
+    expect(reloaded.proofKey?.jkt).toBe(created.proofKey?.jkt);
+    expect(reloaded.proofKey?.privateKey.extractable).toBe(false);
+    expect(reloaded.proofKey?.publicJwk).toEqual({ kty: 'EC', crv: 'P-256', x: expect.any(String), y: expect.any(String) });
+  });
+
+  it('adds a DPoP key to a stored client key that has none, keeping the client key', async () => {
+    const file = path.join(temp.dir, 'upgrade.json');
+    const plain = await loadOrCreateClientKey(new FileKeyStore(file), 'p256');
+    expect(plain.proofKey).toBeUndefined();
+    const upgraded = await loadOrCreateClientKey(new FileKeyStore(file), 'p256', { dpop: true });
+    expect(upgraded.kid).toBe(plain.kid);
+    expect(upgraded.proofKey?.jkt).toEqual(expect.any(String));
+  });
+
+  it('refuses a file whose DPoP key does not match its jkt', async () => {
+    const file = path.join(temp.dir, 'tampered-dpop.json');
+    await loadOrCreateClientKey(new FileKeyStore(file), 'x25519', { dpop: true });
+    const record = JSON.parse(await fs.readFile(file, 'utf8'));
+    await fs.writeFile(file, JSON.stringify({ ...record, jkt: 'another' }));
+    await expect(new FileKeyStore(file).load()).rejects.toThrow(/DPoP key does not match its jkt/);
+  });
+
   it('answers null when no file exists, and clear() removes the file idempotently', async () => {
     const store = new FileKeyStore(path.join(temp.dir, 'absent.json'));
     expect(await store.load()).toBeNull();

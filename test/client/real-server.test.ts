@@ -1,10 +1,11 @@
 import path from 'node:path';
 import type { JWK } from 'jose';
-import { AuthClient, AuthClientError, type ClientKeyKind } from '../../src/client/index.js';
+import { AuthClient, AuthClientError, MemoryKeyStore, type ClientKeyKind } from '../../src/client/index.js';
 import { FileKeyStore } from '../../src/client/node.js';
 import { generateKeyFiles, rotateKeyFiles } from '../../src/keys/key-files.js';
 import { listen, type Listening } from '../helpers/browser.js';
 import { sealToServer } from '../helpers/client.js';
+import { fakeClock } from '../helpers/clock.js';
 import { startTestServer, tempDir, type TestServer } from '../helpers/runtime.js';
 import { codeOf } from '../helpers/sdk.js';
 
@@ -51,8 +52,40 @@ describe('AuthClient against a real listening server', () => {
     expect(alice.token?.claims.sid).toBe(first.claims.sid);
   });
 
+  it('binds the session to a non-extractable DPoP key by default, so the token is refused without the key', async () => {
+    const keyStore = new MemoryKeyStore();
+    const alice = client({ keyStore });
+    const token = await alice.login('alice', PASSWORD);
+    const proofKey = (await keyStore.load())?.proofKey;
+    expect(proofKey?.privateKey.extractable).toBe(false);
+    expect(token.tokenType).toBe('DPoP');
+    expect(token.claims.cnf).toEqual({ jkt: proofKey?.jkt });
+    expect((await server.runtime.store.getSession(token.claims.sid, Date.now()))?.dpopJkt).toBe(proofKey?.jkt);
+    expect((await alice.me()).username).toBe('alice');
+    const refreshed = await alice.refresh();
+    expect(refreshed.claims.cnf).toEqual({ jkt: proofKey?.jkt });
+    expect((await alice.me()).username).toBe('alice');
+
+    const jwks = (await (await fetch(`${http.url}/.well-known/jwks.json`)).json()) as { keys: JWK[] };
+    const sealed = await sealToServer(refreshed.jws, jwks);
+    for (const authorization of [`Bearer ${sealed}`, `DPoP ${sealed}`]) {
+      const stolen = await fetch(`${http.url}/api/me`, { headers: { Authorization: authorization } });
+      expect(stolen.status).toBe(401);
+    }
+    await alice.logout();
+  });
+
+  it('signs in with a plain bearer token when asked not to use DPoP', async () => {
+    const alice = client({ dpop: false });
+    const token = await alice.login('alice', PASSWORD);
+    expect(token.tokenType).toBe('Bearer');
+    expect(token.claims.cnf).toBeUndefined();
+    expect((await alice.me()).username).toBe('alice');
+    await alice.logout();
+  });
+
   it('fails with not_authenticated after logout, while the server refuses the old token too', async () => {
-    const alice = client();
+    const alice = client({ dpop: false });
     const { jws } = await alice.login('alice', PASSWORD);
     await alice.logout();
     expect(await codeOf(alice.me())).toBe('not_authenticated');
@@ -91,16 +124,55 @@ describe('AuthClient against a real listening server', () => {
     expect(await codeOf(client().login('alice', 'not the password'))).toBe('invalid_credentials');
   });
 
-  it('keeps the key in a FileKeyStore: a later run signs in with the same kid', async () => {
+  it('keeps the keys in a FileKeyStore: a later run signs in with the same kid and DPoP key', async () => {
     const temp = tempDir('jwe-auth-sdk-');
     try {
       const file = path.join(temp.dir, 'client-key.json');
       const first = await client({ keyStore: new FileKeyStore(file) }).login('alice', PASSWORD);
-      const second = await client({ keyStore: new FileKeyStore(file) }).login('alice', PASSWORD);
+      const later = client({ keyStore: new FileKeyStore(file) });
+      const second = await later.login('alice', PASSWORD);
       expect(second.outerHeader.kid).toBe(first.outerHeader.kid);
+      expect(second.claims.cnf).toEqual(first.claims.cnf);
+      expect((await later.me()).username).toBe('alice');
     } finally {
       temp.remove();
     }
+  });
+});
+
+describe('AuthClient on a device whose clock is 5 minutes behind the server', () => {
+  const SKEW_MS = 5 * 60_000;
+  let server: TestServer;
+  let http: Listening;
+  /** The server's clock runs 5 minutes ahead, and so does the Date of its answers. */
+  const skewedFetch: typeof fetch = async (input, init) => {
+    const res = await fetch(input, init);
+    const headers = new Headers(res.headers);
+    headers.set('Date', new Date(Date.now() + SKEW_MS).toUTCString());
+    return new Response(res.status === 204 ? null : await res.arrayBuffer(), { status: res.status, headers });
+  };
+
+  beforeAll(async () => {
+    server = await startTestServer({}, undefined, { clock: fakeClock(Date.now() + SKEW_MS).clock });
+    await server.addUser('alice', PASSWORD);
+    http = await listen(server.app);
+  });
+  afterAll(async () => {
+    await http.close();
+    await server.close();
+  });
+
+  it("dates its DPoP proofs by the server's clock, read from the Date of its answers", async () => {
+    const alice = new AuthClient({ baseUrl: http.url, fetch: skewedFetch });
+    expect((await alice.login('alice', PASSWORD)).tokenType).toBe('DPoP');
+    expect((await alice.me()).username).toBe('alice');
+    await alice.refresh();
+    expect((await alice.me()).username).toBe('alice');
+  });
+
+  it('cannot sign in with DPoP when the Date of the answers does not tell the skew', async () => {
+    const alice = new AuthClient({ baseUrl: http.url });
+    expect(await codeOf(alice.login('alice', PASSWORD))).toBe('invalid_dpop_proof');
   });
 });
 

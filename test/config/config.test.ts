@@ -50,6 +50,7 @@ describe('loadConfig', () => {
       requestTimeout: 30_000,
       workers: 1,
       loginConcurrency: os.availableParallelism(),
+      dpopRequired: false,
     });
   });
 
@@ -152,6 +153,7 @@ describe('one-of variables', () => {
     ['ENCRYPTION_KEY_TYPE', 'x448'],
     ['ENCRYPTION_KEY_TYPE', 'RSA1_5'],
     ['COOKIE_SECURE', 'maybe'],
+    ['DPOP_REQUIRED', 'yes'],
     ['PORT', '65536'],
     ['PORT', 'http'],
     ['LOGIN_RATE_LIMIT', '0'],
@@ -164,6 +166,14 @@ describe('one-of variables', () => {
 
   it.each(['ES256', 'EdDSA', 'PS256'])('accepts SIGNING_ALG=%s', (alg) => {
     expect(loadConfig({ SIGNING_ALG: alg }).signingAlg).toBe(alg);
+  });
+
+  it.each([
+    ['true', true],
+    ['1', true],
+    ['false', false],
+  ])('reads DPOP_REQUIRED=%s', (value, expected) => {
+    expect(loadConfig({ DPOP_REQUIRED: value }).dpopRequired).toBe(expected);
   });
 
   it('reads TRUST_PROXY as a hop count, 0 by default', () => {

@@ -66,6 +66,35 @@ describe('the contract client against a server process', () => {
     60_000,
   );
 
+  it('binds the session to a DPoP key with DPOP=1: token_type DPoP, cnf.jkt, and the bound token refused without the key', async () => {
+    const { code, output } = await runContractClient([server.url, 'alice', 'p256'], { CLIENT_PASSWORD: PASSWORD, DPOP: '1', EXPORT_CLIENT_KEY: '1' });
+    expect(output.error).toBeUndefined();
+    expect(code).toBe(0);
+    expect(output).toMatchObject({ ok: true, token_type: 'DPoP', me_status: 200, verify_status: 200, tampered_status: 401 });
+    const jkt = output.dpop_jkt as string;
+    expect((output.claims as { cnf: unknown }).cnf).toEqual({ jkt });
+    expect((output.verify as { cnf: unknown }).cnf).toEqual({ jkt });
+    expect(output.dpop_refusals).toEqual({
+      bearer_status: 401,
+      no_proof_status: 401,
+      no_proof_challenge: 'DPoP error="invalid_dpop_proof", algs="ES256 EdDSA"',
+    });
+
+    // Another process replaying the sealed token: refused without the key, served with it.
+    const stolen = await runContractClient([server.url], { REPLAY_BEARER: output.bearer as string });
+    expect(stolen.output).toMatchObject({ ok: true, me_status: 401, me: { error: 'invalid_token' } });
+    const owner = await runContractClient([server.url], { REPLAY_BEARER: output.bearer as string, DPOP_KEY: JSON.stringify(output.dpop_key) });
+    expect(owner.output).toMatchObject({ ok: true, me_status: 200, me: { username: 'alice' } });
+
+    const refreshed = await runContractClient([server.url], {
+      REPLAY_REFRESH: output.refresh_token as string,
+      CLIENT_KEY: JSON.stringify(output.client_key),
+      DPOP_KEY: JSON.stringify(output.dpop_key),
+    });
+    expect(refreshed.output.error).toBeUndefined();
+    expect(refreshed.output).toMatchObject({ refresh_status: 200, token_type: 'DPoP', me_status: 200, claims: { cnf: { jkt } } });
+  }, 60_000);
+
   it('fails (exit 1, no tokens printed) when the password is wrong', async () => {
     const { code, output } = await runContractClient([server.url, 'alice', 'x25519'], { CLIENT_PASSWORD: 'not the password' });
     expect(code).toBe(1);

@@ -1,6 +1,5 @@
-import path from 'node:path';
 import { cli, killAll, runContractClient, startServerProcess, type ClientOutput, type ServerProcess } from '../helpers/process.js';
-import { deleteKeys, describeWithRedis, REDIS_TEST_URL, uniquePrefix } from '../helpers/redis.js';
+import { deleteKeys, describeWithRedis, REDIS_TEST_URL, redisFleetEnv, uniquePrefix } from '../helpers/redis.js';
 import { tempDir } from '../helpers/runtime.js';
 
 /**
@@ -12,17 +11,7 @@ const PASSWORD = 'correct horse battery staple';
 describeWithRedis('two server processes on one Redis', () => {
   const temp = tempDir();
   const prefix = uniquePrefix('e2e');
-  const env = {
-    STORE: 'redis',
-    REDIS_URL: REDIS_TEST_URL,
-    REDIS_PREFIX: prefix,
-    PRESERVE_SESSIONS_ON_REBOOT: '1',
-    PRIVATE_KEY_PASSPHRASE: 'a passphrase long enough for the keys',
-    KEYS_DIR: path.join(temp.dir, 'keys'),
-    SQLITE_PATH: path.join(temp.dir, 'auth.db'),
-    COOKIE_SECURE: 'false',
-    LOG_LEVEL: 'silent',
-  };
+  const env = redisFleetEnv(temp.dir, prefix);
   let a: ServerProcess;
   let b: ServerProcess;
 

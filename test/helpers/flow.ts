@@ -2,6 +2,7 @@ import request from 'supertest';
 import type { Express } from 'express';
 import type { JWK } from 'jose';
 import { makeClientKey, openAccessToken, sealToServer, type ClientKeyKind, type ClientKeyPair } from './client.js';
+import { makeProof, type ProofKey } from './dpop.js';
 
 /** What a login gave a test client. */
 export interface LoggedIn {
@@ -16,16 +17,22 @@ export interface LoggedIn {
   readonly jwks: { keys: JWK[] };
 }
 
+/** How a test logs in: the client key, the refresh transport, and a DPoP proof key to bind the session to. */
+export interface LoginOptions {
+  readonly kind?: ClientKeyKind;
+  readonly transport?: 'cookie' | 'body';
+  readonly client?: ClientKeyPair;
+  /** Sends a `DPoP` proof by `key` for `origin` + `/auth/login` (the server's ISSUER, say). */
+  readonly dpop?: { readonly key: ProofKey; readonly origin: string };
+}
+
 /** Logs in over HTTP with a fresh client key, opens the token and seals it back to the server. */
-export async function login(
-  app: Express,
-  username: string,
-  password: string,
-  options: { kind?: ClientKeyKind; transport?: 'cookie' | 'body'; client?: ClientKeyPair } = {},
-): Promise<LoggedIn> {
+export async function login(app: Express, username: string, password: string, options: LoginOptions = {}): Promise<LoggedIn> {
   const client = options.client ?? (await makeClientKey(options.kind));
+  const proof = options.dpop && (await makeProof(options.dpop.key, { htm: 'POST', htu: `${options.dpop.origin}/auth/login` }));
   const res = await request(app)
     .post('/auth/login')
+    .set(proof ? { DPoP: proof } : {})
     .send({ username, password, client_key: client.publicJwk, refresh_transport: options.transport ?? 'body' })
     .expect(200);
   const jwks = (await request(app).get('/.well-known/jwks.json').expect(200)).body as { keys: JWK[] };

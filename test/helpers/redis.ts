@@ -1,6 +1,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:net';
+import path from 'node:path';
 import { Redis } from 'ioredis';
 import { describeNeeding } from './requirement.js';
 
@@ -50,6 +51,24 @@ export function describeWithRedisServer(name: string, body: () => void): void {
 /** A key prefix no other test run uses. */
 export function uniquePrefix(label = 'test'): string {
   return `jwe-auth-${label}:${randomUUID().slice(0, 8)}:`;
+}
+
+/**
+ * The environment of server processes forming a fleet on the test Redis: sessions under `prefix`,
+ * keys preserved in `dir/keys` (generate them first), users in `dir/auth.db`.
+ */
+export function redisFleetEnv(dir: string, prefix: string): Record<string, string> {
+  return {
+    STORE: 'redis',
+    REDIS_URL: REDIS_TEST_URL,
+    REDIS_PREFIX: prefix,
+    PRESERVE_SESSIONS_ON_REBOOT: '1',
+    PRIVATE_KEY_PASSPHRASE: 'a passphrase long enough for the keys',
+    KEYS_DIR: path.join(dir, 'keys'),
+    SQLITE_PATH: path.join(dir, 'auth.db'),
+    COOKIE_SECURE: 'false',
+    LOG_LEVEL: 'silent',
+  };
 }
 
 /** Deletes every key under `prefix` (a test run's own keys). */

@@ -7,6 +7,7 @@ import { createApp } from '../../src/http/app.js';
 import { principalOf, requireAuth } from '../../src/http/require-auth.js';
 import { generateKeyFiles } from '../../src/keys/key-files.js';
 import { loadConfig } from '../../src/config/index.js';
+import { makeProof, makeProofKey } from '../helpers/dpop.js';
 import { login } from '../helpers/flow.js';
 import { startTestServer, tempDir, type TestServer } from '../helpers/runtime.js';
 
@@ -51,6 +52,24 @@ describe('routes added with createApp({ routes })', () => {
     expect(unauthenticated.headers['www-authenticate']).toBeUndefined();
   });
 
+  it('gives a team route DPoP for free: a bound token with a proof for its URL, and refusals with DPoP challenges', async () => {
+    const app = createApp(server.runtime, {
+      routes(router, sessions) {
+        router.get('/api/orders', requireAuth(sessions), (_req, res) => {
+          res.json({ owner: principalOf(res).user.username, bound: principalOf(res).claims.cnf?.jkt });
+        });
+      },
+    });
+    const key = await makeProofKey();
+    const session = await login(app, 'alice', PASSWORD, { dpop: { key, origin: server.config.issuer } });
+    const proof = await makeProof(key, { htm: 'GET', htu: 'http://shop.test/api/orders', token: session.bearer });
+    const ok = await request(app).get('/api/orders').set({ Host: 'shop.test', Authorization: `DPoP ${session.bearer}`, DPoP: proof }).expect(200);
+    expect(ok.body).toEqual({ owner: 'alice', bound: key.jkt });
+    const replayed = await request(app).get('/api/orders').set({ Host: 'shop.test', Authorization: `DPoP ${session.bearer}`, DPoP: proof }).expect(401);
+    expect(replayed.headers['www-authenticate']).toBe('DPoP error="invalid_dpop_proof", algs="ES256 EdDSA"');
+    await request(app).get('/api/orders').set('Authorization', `Bearer ${session.bearer}`).expect(401);
+  });
+
   it("mounts the example order routes, hiding another user's order as not found", async () => {
     const app = createApp(server.runtime, { routes: (router, sessions) => router.use('/api/orders', orderRoutes(sessions)) });
     const session = await login(app, 'alice', PASSWORD);
@@ -93,5 +112,16 @@ describe('a second Express app sharing the server keys and store', () => {
     const refused = await request(orders.app).get('/orders').set('Authorization', `Bearer ${session.bearer}`).expect(401);
     expect(refused.body.error).toBe('invalid_token');
     expect(refused.headers['www-authenticate']).toContain('invalid_token');
+  });
+
+  it('takes DPoP-bound tokens with proofs for its own URL, spent in the shared store', async () => {
+    const key = await makeProofKey('EdDSA');
+    const session = await login(server.app, 'alice', PASSWORD, { dpop: { key, origin: server.config.issuer } });
+    const proof = await makeProof(key, { htm: 'GET', htu: 'http://orders.test/orders', token: session.bearer });
+    const call = () => request(orders.app).get('/orders').set({ Host: 'orders.test', Authorization: `DPoP ${session.bearer}`, DPoP: proof });
+    expect((await call().expect(200)).body).toMatchObject({ owner: 'alice', session: session.body.session_id });
+    expect((await call().expect(401)).body.error).toBe('invalid_dpop_proof');
+    const foreign = await makeProof(key, { htm: 'GET', htu: `${server.config.issuer}/api/me`, token: session.bearer });
+    expect((await request(orders.app).get('/orders').set({ Authorization: `DPoP ${session.bearer}`, DPoP: foreign }).expect(401)).body.error).toBe('invalid_dpop_proof');
   });
 });

@@ -79,12 +79,40 @@ describe('an unknown route', () => {
   it.each([
     ['GET', '/nope'],
     ['POST', '/auth/nope'],
-    ['GET', '/auth/login'],
-    ['DELETE', '/.well-known/jwks.json'],
+    ['DELETE', '/api/you'],
   ])('%s %s answers 404 not_found as JSON', async (method, path) => {
     const res = await request(server.app)[method.toLowerCase() as 'get' | 'post' | 'delete'](path);
     expect({ status: res.status, body: res.body as unknown }).toEqual({ status: 404, body: { error: 'not_found', error_description: expect.any(String) } });
     expect(res.headers['content-type']).toMatch(/^application\/json/);
+  });
+});
+
+describe('a route asked with a method it does not have', () => {
+  it.each([
+    ['GET', '/auth/login', 'POST, OPTIONS'],
+    ['PUT', '/auth/refresh', 'POST, OPTIONS'],
+    ['POST', '/auth/verify', 'GET, HEAD, OPTIONS'],
+    ['GET', '/auth/logout', 'POST, OPTIONS'],
+    ['DELETE', '/auth/sessions', 'GET, HEAD, OPTIONS'],
+    ['GET', '/auth/sessions/some-id', 'DELETE, OPTIONS'],
+    ['PATCH', '/auth/password', 'POST, OPTIONS'],
+    ['DELETE', '/.well-known/jwks.json', 'GET, HEAD, OPTIONS'],
+    ['POST', '/api/me', 'GET, HEAD, OPTIONS'],
+    ['POST', '/healthz', 'GET, HEAD, OPTIONS'],
+    ['PUT', '/readyz', 'GET, HEAD, OPTIONS'],
+  ])('%s %s answers 405 method_not_allowed with Allow: %s', async (method, path, allow) => {
+    const res = await request(server.app)[method.toLowerCase() as 'get' | 'post' | 'put' | 'patch' | 'delete'](path);
+    expect({ status: res.status, allow: res.headers.allow, body: res.body as unknown }).toEqual({
+      status: 405,
+      allow,
+      body: { error: 'method_not_allowed', error_description: expect.any(String) },
+    });
+  });
+
+  it('answers OPTIONS with 204 and Allow, and HEAD like GET', async () => {
+    const options = await request(server.app).options('/auth/login');
+    expect({ status: options.status, allow: options.headers.allow }).toEqual({ status: 204, allow: 'POST, OPTIONS' });
+    expect((await request(server.app).head('/healthz')).status).toBe(200);
   });
 });
 

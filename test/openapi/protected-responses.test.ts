@@ -1,4 +1,5 @@
 import request from 'supertest';
+import { makeProof, makeProofKey } from '../helpers/dpop.js';
 import { login, type LoggedIn } from '../helpers/flow.js';
 import { startTestServer, whileLocked, type TestServer } from '../helpers/runtime.js';
 import {
@@ -53,6 +54,18 @@ describe.each([
     expectDocumented(key, await request(server.app).get(url), 401, { error: 'invalid_token' });
     expectDocumented(key, await request(server.app).get(url).set('Authorization', 'Basic YWxpY2U6c2VjcmV0'), 401, { error: 'invalid_token' });
     expectDocumented(key, await request(server.app).get(url).set(auth(session.accessToken)), 401, { error: 'invalid_token' });
+  });
+
+  it('answers 200 for a DPoP-bound session with a proof, and 401 with DPoP challenges without one or as an unbound token', async () => {
+    const { issuer } = server.config;
+    const proofKey = await makeProofKey();
+    const bound = await login(server.app, 'bob', PASSWORD, { dpop: { key: proofKey, origin: issuer } });
+    const dpop = (token: string, proof?: string) => request(server.app).get(url).set({ Authorization: `DPoP ${token}`, ...(proof ? { DPoP: proof } : {}) });
+    const proofFor = (token: string) => makeProof(proofKey, { htm: 'GET', htu: `${issuer}${url}`, token });
+    expectDocumented(key, await dpop(bound.bearer, await proofFor(bound.bearer)), 200);
+    expectDocumented(key, await dpop(bound.bearer), 401, { error: 'invalid_dpop_proof' });
+    expectDocumented(key, await dpop(session.bearer, await proofFor(session.bearer)), 401, { error: 'invalid_token' });
+    expectDocumented(key, await request(server.app).get(url).set(auth(bound.bearer)), 401, { error: 'invalid_token' });
   });
 
   it('answers 500 server_error on an unexpected failure', async () => {

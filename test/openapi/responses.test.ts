@@ -1,5 +1,6 @@
 import request from 'supertest';
 import { makeClientKey, type ClientKeyKind } from '../helpers/client.js';
+import { makeProof, makeProofKey } from '../helpers/dpop.js';
 import { login } from '../helpers/flow.js';
 import { startTestServer, whileLocked, type TestServer } from '../helpers/runtime.js';
 import { boom, cookieOf, expectDocumentedWith, oversized, PASSWORD, PUBLIC_OPERATIONS, withReplaced, type ExpectedResponse } from './harness.js';
@@ -82,6 +83,18 @@ describe('POST /auth/login', () => {
     });
     const broken = await request(server.app).post('/auth/login').set('Content-Type', 'application/json').send('{"username": ');
     expectDocumented(key, broken, 400, { error: 'invalid_request' });
+  });
+
+  it('answers 200 with token_type DPoP for a login with a DPoP proof, and 400 invalid_dpop_proof for a bad proof', async () => {
+    const proofKey = await makeProofKey();
+    const client = await makeClientKey();
+    const sent = { username: 'alice', password: PASSWORD, client_key: client.publicJwk };
+    const withProof = (proof: string) => request(server.app).post('/auth/login').set('DPoP', proof).send(sent);
+    const bound = await withProof(await makeProof(proofKey, { htm: 'POST', htu: `${server.config.issuer}/auth/login` }));
+    expectDocumented(key, bound, 200, { sent });
+    expect(bound.body.token_type).toBe('DPoP');
+    const stale = await makeProof(proofKey, { htm: 'POST', htu: `${server.config.issuer}/auth/login`, iat: Math.floor(Date.now() / 1000) - 300 });
+    expectDocumented(key, await withProof(stale), 400, { error: 'invalid_dpop_proof' });
   });
 
   it('answers 400 invalid_client_key for a symmetric key and for a private key', async () => {

@@ -2,6 +2,7 @@ import path from 'node:path';
 import { loadConfig } from '../../src/config/index.js';
 import { AuthError } from '../../src/errors.js';
 import { KeyManager } from '../../src/keys/manager.js';
+import type { Credentials } from '../../src/sessions/proofs.js';
 import { SessionService, type Principal } from '../../src/sessions/service.js';
 import { MemorySessionStore } from '../../src/store/memory.js';
 import { parseClientKey } from '../../src/tokens/client-key.js';
@@ -36,8 +37,11 @@ async function loggedIn(username = 'alice'): Promise<{ principal: Principal; ref
   const client = await makeClientKey();
   const grant = await service.login(username, PASSWORD, await parseClientKey(client.publicJwk), 'test');
   const bearer = await sealToServer(await openAccessToken(grant.body.access_token, client), keys.jwks());
-  return { principal: await service.authenticate(bearer), refreshToken: grant.refreshToken };
+  return { principal: await service.authenticate(asBearer(bearer)), refreshToken: grant.refreshToken };
 }
+
+/** Credentials of a bearer sent as `Authorization: Bearer`, without a DPoP proof. */
+const asBearer = (token: string): Credentials => ({ scheme: 'Bearer', token, proof: undefined, htm: 'GET', htu: [] });
 
 /** The code of what `promise` rejects with. */
 const codeOf = (promise: Promise<unknown>) => promise.then(() => 'resolved', (error: AuthError) => error.code);
@@ -105,8 +109,8 @@ describe('what SessionService reports', () => {
     const client = await makeClientKey();
     const grant = await service.login('alice', PASSWORD, await parseClientKey(client.publicJwk), null);
     const bearer = await sealToServer(await openAccessToken(grant.body.access_token, client), keys.jwks());
-    await expect(service.authenticate(bearer)).resolves.toMatchObject({ user: { id: aliceId } });
+    await expect(service.authenticate(asBearer(bearer))).resolves.toMatchObject({ user: { id: aliceId } });
     time.advance(config.accessTokenTtl + 61_000);
-    await expect(service.authenticate(bearer)).rejects.toMatchObject({ code: 'token_rejected' });
+    await expect(service.authenticate(asBearer(bearer))).rejects.toMatchObject({ code: 'token_rejected' });
   });
 });

@@ -14,6 +14,7 @@ export function newSession(overrides: Partial<SessionRecord> = {}): SessionRecor
     userId: `user-${randomUUID()}`,
     clientJwk: { kty: 'OKP', crv: 'X25519', x: randomBytes(32).toString('base64url') },
     clientKid: randomBytes(32).toString('base64url'),
+    dpopJkt: null,
     userAgent: 'contract-suite/1.0',
     epoch: 'epoch-1',
     createdAt: now,
@@ -80,8 +81,10 @@ export function describeStoreContract(name: string, open: () => Promise<SessionS
       it('returns a created session exactly as it was stored', async () => {
         const { session } = await created();
         const anonymous = (await created({ userAgent: null })).session;
+        const bound = (await created({ dpopJkt: randomBytes(32).toString('base64url') })).session;
         expect(await read(session.id)).toEqual(session);
         expect(await read(anonymous.id)).toEqual(anonymous);
+        expect(await read(bound.id)).toEqual(bound);
       });
 
       it('returns null for an unknown session id', async () => {
@@ -366,6 +369,48 @@ export function describeStoreContract(name: string, open: () => Promise<SessionS
         expect(await rotate(live.token, newHash(), at(now))).toMatchObject({ status: 'rotated' });
         expect(await store.purgeExpired(now)).toBe(0);
       });
+    });
+
+    describe('DPoP proof ids', () => {
+      it('remembers a proof id once: true the first time, false while it is remembered', async () => {
+        const now = Date.now();
+        const [id, other] = [newHash(), newHash()];
+        expect(await store.rememberProofId(id, now + MINUTE, now)).toBe(true);
+        expect(await store.rememberProofId(id, now + MINUTE, now + 1)).toBe(false);
+        expect(await store.rememberProofId(id, now + 2 * MINUTE, now + 2)).toBe(false);
+        expect(await store.rememberProofId(other, now + MINUTE, now)).toBe(true);
+      });
+
+      it('remembers an id anew once its end has passed, and purging keeps ids that are not past it', async () => {
+        const now = Date.now();
+        const [ended, live] = [newHash(), newHash()];
+        expect(await store.rememberProofId(ended, now - 1, now - MINUTE)).toBe(true);
+        expect(await store.rememberProofId(live, now + MINUTE, now)).toBe(true);
+        await store.purgeExpired(now);
+        expect(await store.rememberProofId(ended, now + MINUTE, now)).toBe(true);
+        expect(await store.rememberProofId(ended, now + MINUTE, now)).toBe(false);
+        expect(await store.rememberProofId(live, now + MINUTE, now)).toBe(false);
+      });
+
+      it('gives one proof id presented 20 times at once exactly one true', async () => {
+        const now = Date.now();
+        const id = newHash();
+        const answers = await Promise.all(Array.from({ length: 20 }, () => store.rememberProofId(id, now + MINUTE, now)));
+        expect(answers.filter(Boolean)).toHaveLength(1);
+      });
+
+      if (options.peerOf) {
+        const peerOf = options.peerOf;
+        it('gives one proof id presented 20 times at once on two instances exactly one true', async () => {
+          const peer = await peerOf(store);
+          extra.push(peer);
+          const now = Date.now();
+          const id = newHash();
+          const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? store : peer).rememberProofId(id, now + MINUTE, now)));
+          expect(answers.filter(Boolean)).toHaveLength(1);
+          expect(await peer.rememberProofId(id, now + MINUTE, now + 1)).toBe(false);
+        });
+      }
     });
 
     it('answers ping while it can answer', async () => {

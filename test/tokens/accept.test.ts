@@ -74,6 +74,16 @@ describe('acceptAccessToken', () => {
     });
   });
 
+  it('accepts the cnf of a DPoP-bound token, and refuses a cnf of any other form', async () => {
+    const jkt = 'A'.repeat(43);
+    const bound = await sealTo(await signInner(accessClaims(TARGET, { cnf: { jkt } }), keys.signing), keys.encryption);
+    expect((await acceptAccessToken(bound, keys, OPTIONS)).cnf).toEqual({ jkt });
+    for (const cnf of [jkt, { jkt: 'short' }, { jkt: 42 }, { jwk: { kty: 'EC' } }, { jkt, x5t: 'A' }, [jkt], null]) {
+      const forged = await sealTo(await signInner(accessClaims(TARGET, { cnf }), keys.signing), keys.encryption);
+      expect(await refusal(forged)).toBe('verify: cnf is not {jkt}');
+    }
+  });
+
   it('refuses a compressed JWE on its header, before decrypting or inflating anything', async () => {
     const header = { alg: 'ECDH-ES', enc: 'A256GCM', cty: 'JWT', kid: keys.encryption.kid, zip: 'DEF', epk: { kty: 'OKP', crv: 'X25519', x: 'A'.repeat(43) } };
     expect(await refusal(opaqueJwe(header, 0))).toMatch(/compressed|zip/);

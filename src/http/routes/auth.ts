@@ -7,6 +7,8 @@ import type { LoginThrottle } from '../../throttle/index.js';
 import { parseClientKey } from '../../tokens/client-key.js';
 import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from '../../users/password.js';
 import type { HashingGate } from '../hashing-gate.js';
+import { proofPresentation } from '../dpop.js';
+import { methodNotAllowed } from '../error-handler.js';
 import { principalOf, requireAuth } from '../require-auth.js';
 import { parseBody } from '../validate.js';
 
@@ -53,16 +55,17 @@ export function authRoutes(config: Config, sessions: SessionService, { throttle,
     return res.json(grant.body);
   };
 
-  router.post('/login', async (req, res) => {
+  router.route('/login').post(async (req, res) => {
     const body = parseBody(loginBody, req.body);
     const clientKey = await parseClientKey(body.client_key);
+    const proof = proofPresentation(req, config.issuer);
     const grant = await gate.run(() =>
-      throttle.login(req.ip ?? '', body.username, () => sessions.login(body.username, body.password, clientKey, req.get('user-agent') ?? null)),
+      throttle.login(req.ip ?? '', body.username, () => sessions.login(body.username, body.password, clientKey, req.get('user-agent') ?? null, proof)),
     );
     sendGrant(res, grant, body.refresh_transport);
   });
 
-  router.post('/refresh', async (req, res) => {
+  router.route('/refresh').post(async (req, res) => {
     // Whatever is wrong with the presented token (missing, not a string, malformed) is invalid_grant.
     const body: unknown = req.body;
     const inBody = typeof body === 'object' && body !== null && 'refresh_token' in body ? (body as { refresh_token: unknown }).refresh_token : undefined;
@@ -73,32 +76,33 @@ export function authRoutes(config: Config, sessions: SessionService, { throttle,
     if (transport === 'cookie') assertSameOrigin(req, issuerOrigin);
     try {
       if (typeof presented !== 'string') throw new HttpError('invalid_grant');
-      sendGrant(res, await sessions.refresh(presented), transport);
+      sendGrant(res, await sessions.refresh(presented, proofPresentation(req, config.issuer)), transport);
     } catch (error) {
       if (transport === 'cookie' && error instanceof AuthError && error.code === 'invalid_grant') clearRefreshCookie(res);
       throw error;
     }
   });
 
-  router.get('/verify', auth, (_req, res) => {
+  router.route('/verify').get(auth, (_req, res) => {
     const { claims } = principalOf(res);
+    const { sub, sid, iss, aud, iat, exp, jti, cnf } = claims;
     res.set('Cache-Control', 'no-store');
-    res.json({ active: true, sub: claims.sub, sid: claims.sid, iss: claims.iss, aud: claims.aud, iat: claims.iat, exp: claims.exp, jti: claims.jti });
+    res.json({ active: true, sub, sid, iss, aud, iat, exp, jti, ...(cnf === undefined ? {} : { cnf: { jkt: cnf.jkt } }) });
   });
 
-  router.post('/logout', auth, async (_req, res) => {
+  router.route('/logout').post(auth, async (_req, res) => {
     await sessions.logout(principalOf(res));
     clearRefreshCookie(res);
     res.status(204).end();
   });
 
-  router.post('/logout-all-devices', auth, async (_req, res) => {
+  router.route('/logout-all-devices').post(auth, async (_req, res) => {
     await sessions.logoutAll(principalOf(res));
     clearRefreshCookie(res);
     res.status(204).end();
   });
 
-  router.get('/sessions', auth, async (_req, res) => {
+  router.route('/sessions').get(auth, async (_req, res) => {
     const { user, session: current } = principalOf(res);
     const list = await sessions.listSessions(user.id);
     res.set('Cache-Control', 'no-store');
@@ -113,7 +117,7 @@ export function authRoutes(config: Config, sessions: SessionService, { throttle,
     });
   });
 
-  router.delete('/sessions/:id', auth, async (req, res) => {
+  router.route('/sessions/:id').delete(auth, async (req, res) => {
     if (!(await sessions.revokeOwnSession(principalOf(res).user.id, String(req.params.id)))) {
       throw new HttpError('not_found', 'No such session');
     }
@@ -121,28 +125,37 @@ export function authRoutes(config: Config, sessions: SessionService, { throttle,
   });
 
   // Guessing the current password with a stolen bearer costs an argon2 hash each: failures are limited per user.
-  router.post('/password', auth, async (req, res) => {
+  router.route('/password').post(auth, async (req, res) => {
     const body = parseBody(passwordBody, req.body);
     const principal = principalOf(res);
     await gate.run(() => throttle.passwordChange(principal.user.id, () => sessions.changePassword(principal, body.current_password, body.new_password)));
     res.status(204).end();
   });
 
+  // Every route above answers the methods it lacks with 405 and `Allow`.
+  for (const layer of router.stack) layer.route?.all(methodNotAllowed);
   return router;
 }
 
 /**
- * A cookie-borne refresh must come from the server's own origin: its `Host`, or the origin of
- * `ISSUER` (or carry no `Origin` at all).
+ * A cookie-borne refresh must come from the server's own origin (or carry no `Origin` at all): the
+ * full origin, scheme, host and port, of the request as Express reads it (`X-Forwarded-Proto` and
+ * `X-Forwarded-Host` only behind `TRUST_PROXY` hops), or of `ISSUER`.
  */
 function assertSameOrigin(req: Request, issuerOrigin: string): void {
   const origin = req.get('origin');
   if (origin === undefined) return;
-  let host: string;
+  let presented: string;
+  let own: string | undefined;
   try {
-    host = new URL(origin).host;
+    presented = new URL(origin).origin;
   } catch {
     throw new HttpError('forbidden');
   }
-  if (host !== req.get('host') && origin !== issuerOrigin) throw new HttpError('forbidden');
+  try {
+    own = new URL(`${req.protocol}://${req.host}`).origin;
+  } catch {
+    own = undefined;
+  }
+  if (presented === 'null' || (presented !== own && presented !== issuerOrigin)) throw new HttpError('forbidden');
 }

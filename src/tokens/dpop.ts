@@ -1,0 +1,176 @@
+import { createHash } from 'node:crypto';
+import { calculateJwkThumbprint, importJWK, jwtVerify, type JWK, type JWSHeaderParameters } from 'jose';
+import { DpopProofRejectedError } from '../errors.js';
+import { canonical, DPOP_POLICY } from './policy.js';
+
+/** The request a DPoP proof must describe, and the server's clock. */
+export interface DpopRequest {
+  /** The request's HTTP method, such as `GET`; the proof's `htm` must equal it. */
+  readonly htm: string;
+  /**
+   * The URL or URLs the request may have been addressed to (query and fragment ignored). The
+   * proof's `htu` must equal one of them after RFC 3986 normalisation.
+   */
+  readonly htu: string | readonly string[];
+  /** On a protected request: base64url(SHA-256(the sealed token sent)); the proof's `ath` must equal it. */
+  readonly ath?: string;
+  /** The server's clock, epoch milliseconds; `iat` must lie within 60 s of it either way. */
+  readonly now: number;
+}
+
+/** What a verified proof tells the caller. */
+export interface VerifiedDpopProof {
+  /** RFC 7638 SHA-256 thumbprint of the proof's public key. */
+  readonly jkt: string;
+  /** The proof's `jti`, to be remembered until {@link replayExpiresAt}. */
+  readonly jti: string;
+  /** The proof's `iat`, in seconds. */
+  readonly iat: number;
+}
+
+function refuse(reason: string): never {
+  throw new DpopProofRejectedError(reason);
+}
+
+const B64URL = /^[A-Za-z0-9_-]+$/;
+const UNRESERVED = /^[A-Za-z0-9\-._~]$/;
+
+/**
+ * The `ath` of a token (RFC 9449 §4.2): base64url(SHA-256(ASCII of the exact string sent)).
+ *
+ * @example const ath = accessTokenHash(sealedToken);
+ */
+export function accessTokenHash(token: string): string {
+  return createHash('sha256').update(token, 'ascii').digest('base64url');
+}
+
+/**
+ * An `htu` or a request URL in the form proofs are compared in (RFC 9449 §4.3, RFC 3986 §6.2.2 and
+ * §6.2.3): scheme and host lower-cased, the default port dropped, dot segments removed, percent
+ * escapes of unreserved characters decoded and the others upper-cased, query and fragment dropped.
+ *
+ * @returns The normalised URL, or `null` for anything that is not an absolute `http(s)` URL without
+ * user information.
+ * @example normalizeHtu('HTTPS://Example.COM:443/a/%7euser?x#y'); // 'https://example.com/a/~user'
+ */
+export function normalizeHtu(value: string): string | null {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return null;
+  }
+  if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.username !== '' || url.password !== '') return null;
+  const path = url.pathname.replace(/%([0-9A-Fa-f]{2})/g, (_escape, hex: string) => {
+    const character = String.fromCharCode(parseInt(hex, 16));
+    return UNRESERVED.test(character) ? character : `%${hex.toUpperCase()}`;
+  });
+  return `${url.origin}${path}`;
+}
+
+/**
+ * The public key a proof header carries, checked against the policy before any cryptography: the
+ * imported key, and the JWK of its required members alone (what RFC 7638 hashes).
+ */
+async function proofKey(header: JWSHeaderParameters): Promise<{ key: CryptoKey; jwk: JWK }> {
+  const policy = DPOP_POLICY;
+  for (const name of Object.keys(header)) if (!policy.headerMembers.has(name)) refuse(`header member ${name}`);
+  const spec = typeof header.alg === 'string' && Object.hasOwn(policy.keys, header.alg) ? policy.keys[header.alg] : undefined;
+  if (!spec) return refuse('alg not allowed');
+  const jwk = header.jwk as Record<string, unknown> | undefined;
+  if (typeof jwk !== 'object' || jwk === null || Array.isArray(jwk)) return refuse('no jwk');
+  if (jwk.kty !== spec.kty || jwk.crv !== spec.crv) refuse('jwk kind does not match alg');
+  for (const name of Object.keys(jwk)) if (!policy.jwkMembers.has(name)) refuse(`jwk member ${name} (private or unknown)`);
+  for (const name of spec.coordinates) {
+    const coordinate = jwk[name];
+    if (typeof coordinate !== 'string' || !B64URL.test(coordinate) || Buffer.from(coordinate, 'base64url').length !== policy.coordinateBytes) {
+      refuse(`jwk ${name} malformed`);
+    }
+  }
+  // Only `kty`, `crv` and the coordinates go on: no member beyond them can reach the import or the
+  // thumbprint, so the key is public by construction.
+  const required = Object.fromEntries(['kty', 'crv', ...spec.coordinates].map((name) => [name, jwk[name]])) as JWK;
+  try {
+    return { key: (await importJWK(required, header.alg)) as CryptoKey, jwk: required };
+  } catch {
+    return refuse('jwk does not import');
+  }
+}
+
+/**
+ * Verifies a DPoP proof (RFC 9449 §4.3) against the request it came with. Pure: no store, no
+ * replay detection (the caller remembers {@link VerifiedDpopProof.jti} until
+ * {@link replayExpiresAt}), time only from `request.now`.
+ *
+ * Checks, in order, with the limits in `DPOP_POLICY`: one compact JWS of at most 4 KiB, in
+ * canonical base64url (one proof, one spelling); only the
+ * header members `typ alg jwk`; `typ` `dpop+jwt`; `alg` `ES256` (with an EC P-256 key) or `EdDSA`
+ * (with an OKP Ed25519 key); a `jwk` of public members only, with 32-byte coordinates; the
+ * signature by that key; the claims `htm`, `htu`, `iat`, `jti` present; `htm` equal to the method;
+ * `htu` equal to one of the request URLs once both are normalised ({@link normalizeHtu}); `iat`
+ * within 60 s of `now`; a `jti` of 1 to 256 characters; and `ath` when the request has one.
+ *
+ * @returns The proof key's thumbprint, the `jti` and the `iat`.
+ * @throws {DpopProofRejectedError} for every reason a proof is refused, jose's errors included; the
+ * reason is for logs only.
+ * @example
+ * const { jkt, jti } = await verifyDpopProof(req.get('dpop'), {
+ *   htm: 'GET', htu: 'https://auth.example/api/me', ath: accessTokenHash(token), now: Date.now(),
+ * });
+ */
+export async function verifyDpopProof(proof: unknown, request: DpopRequest): Promise<VerifiedDpopProof> {
+  const policy = DPOP_POLICY;
+  if (typeof proof !== 'string' || proof === '') return refuse('no proof');
+  if (proof.length > policy.maxProofLength) refuse('proof too long');
+  if (!policy.compactJws.test(proof)) refuse('not a compact JWS');
+  if (!canonical(proof)) refuse('not canonical base64url');
+  let payload: Record<string, unknown>;
+  let jwk: JWK | undefined;
+  try {
+    const verified = await jwtVerify(
+      proof,
+      async (header: JWSHeaderParameters) => {
+        const found = await proofKey(header);
+        jwk = found.jwk;
+        return found.key;
+      },
+      { algorithms: Object.keys(policy.keys), typ: policy.proofType, requiredClaims: policy.requiredClaims, currentDate: new Date(request.now) },
+    );
+    payload = verified.payload;
+  } catch (error) {
+    if (error instanceof DpopProofRejectedError) throw error;
+    return refuse(`verify: ${String((error as { code?: unknown }).code)}`);
+  }
+  const { htm, htu, iat, jti, ath } = payload;
+  if (htm !== request.htm) refuse('htm does not match');
+  const expected = (typeof request.htu === 'string' ? [request.htu] : request.htu).map(normalizeHtu);
+  const presented = typeof htu === 'string' ? normalizeHtu(htu) : null;
+  if (presented === null || !expected.includes(presented)) refuse('htu does not match');
+  if (typeof iat !== 'number' || !Number.isFinite(iat) || Math.abs(request.now / 1000 - iat) > policy.iatWindowSeconds) {
+    refuse('iat outside the window');
+  }
+  if (typeof jti !== 'string' || jti.length === 0 || jti.length > policy.maxJtiLength) refuse('jti malformed');
+  if (request.ath !== undefined && ath !== request.ath) refuse(ath === undefined ? 'ath missing' : 'ath does not match');
+  return { jkt: await calculateJwkThumbprint(jwk as JWK, 'sha256'), jti: jti as string, iat: iat as number };
+}
+
+/**
+ * Until when (epoch ms) a verified proof's `jti` must be remembered: past the end of its `iat`
+ * window plus a margin for instances whose clocks disagree, after which the `iat` check alone
+ * refuses it.
+ *
+ * @example await store.rememberProofId(proofId(proof), replayExpiresAt(proof), now);
+ */
+export function replayExpiresAt(proof: VerifiedDpopProof): number {
+  return (proof.iat + DPOP_POLICY.iatWindowSeconds + DPOP_POLICY.replayMarginSeconds) * 1000;
+}
+
+/**
+ * The id a proof is remembered under: SHA-256 of its key's thumbprint and its `jti`, so one client
+ * cannot spend another's `jti`, and store keys have one length whatever the `jti` holds.
+ *
+ * @example const id = proofId({ jkt, jti, iat });
+ */
+export function proofId(proof: VerifiedDpopProof): string {
+  return createHash('sha256').update(`${proof.jkt}.${proof.jti}`).digest('base64url');
+}
