@@ -78,6 +78,8 @@ describe('a cluster of two workers', () => {
     await load.stop();
     expect(load.failures()).toEqual([]);
     expect(exit).toEqual({ code: 0, signal: null });
+    // Every loop was answered during the drain and told to go elsewhere.
+    expect(load.outcomes.filter((o) => o.closing && o.status === 503)).toHaveLength(4);
     expect(server.stdout().split('"msg":"drained"').length - 1).toBe(running.length);
   }, 60_000);
 });

@@ -29,7 +29,8 @@ export const NOT_RECEIVED = new Set(['ECONNREFUSED']);
 /**
  * Loops of keep-alive requests, as clients behind a load balancer would send them: each loop keeps
  * one connection to its instance and moves to the next instance once told `Connection: close` (or
- * refused a connection), the way a balancer stops routing to an instance that is draining.
+ * refused a connection), the way a balancer stops routing to an instance that is draining. A loop
+ * told so by the last instance of its list stops: there is nowhere left to send it.
  */
 export class LoadRun {
   readonly outcomes: Outcome[] = [];
@@ -82,10 +83,10 @@ export class LoadRun {
       );
       this.outcomes.push({ ...outcome, spannedMark: !markedBefore && this.#marked });
       if ('closing' in outcome ? outcome.closing : NOT_RECEIVED.has(outcome.error)) {
+        if (index === this.urls.length - 1) break;
         agent.destroy();
         agent = new Agent({ keepAlive: true, maxSockets: 1 });
-        if (index === this.urls.length - 1 && 'error' in outcome) await new Promise((resolve) => setTimeout(resolve, 20));
-        index = Math.min(index + 1, this.urls.length - 1);
+        index++;
       }
     }
     agent.destroy();
