@@ -39,11 +39,11 @@ describeWithPostgres('PostgreSQL migrations at boot', () => {
     await Promise.all(Array.from({ length: 6 }, () => bootMigrations(database.url)));
     const versions = await rows(database.url, 'SELECT component, version FROM jwe_auth_migrations ORDER BY component');
     expect(versions).toEqual([
-      { component: 'sessions', version: 1 },
+      { component: 'sessions', version: 2 },
       { component: 'users', version: 1 },
     ]);
     const tables = await rows(database.url, "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename");
-    expect(tables).toEqual([{ tablename: 'jwe_auth_migrations' }, { tablename: 'refresh_tokens' }, { tablename: 'sessions' }, { tablename: 'users' }]);
+    expect(tables).toEqual([{ tablename: 'dpop_proofs' }, { tablename: 'jwe_auth_migrations' }, { tablename: 'refresh_tokens' }, { tablename: 'sessions' }, { tablename: 'users' }]);
     await bootMigrations(database.url);
     expect(await rows(database.url, 'SELECT component, version FROM jwe_auth_migrations ORDER BY component')).toEqual(versions);
   });
@@ -54,7 +54,7 @@ describeWithPostgres('PostgreSQL migrations at boot', () => {
     await expect(bootMigrations(database.url)).rejects.toMatchObject({ code: 'migration_failed', name: 'MigrationError' });
     const result = await startServerExpectingFailure({ env: { STORE: 'postgres', DATABASE_URL: database.url, LOG_LEVEL: 'silent' } });
     expect(result.code).toBe(1);
-    expect(result.stderr).toBe('jwe-auth-server: refusing to start: the sessions tables are at version 99, newer than this server knows (1)\n');
+    expect(result.stderr).toBe('jwe-auth-server: refusing to start: the sessions tables are at version 99, newer than this server knows (2)\n');
   });
 
   it('rolls a failed migration back whole and records nothing', async () => {
