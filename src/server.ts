@@ -13,7 +13,7 @@ import { serveInstance } from './serve/instance.js';
 async function main(): Promise<void> {
   const config = loadConfig(process.env);
   const logger = createLogger(config);
-  if (config.workers > 1 && cluster.isPrimary) return runPrimary(config, logger);
+  if (config.workers > 1 && cluster.isPrimary) return await runPrimary(config, logger);
   const keys = config.workers > 1 ? await receiveKeys(config) : undefined;
   await serveInstance(config, logger, keys);
 }

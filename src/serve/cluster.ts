@@ -1,7 +1,10 @@
 import cluster, { type Worker } from 'node:cluster';
 import type { Logger } from 'pino';
 import type { Config } from '../config/index.js';
+import { browsableUrl, listen } from '../http/listen.js';
 import { generateFreshKeys, type FreshKeys } from '../keys/manager.js';
+import { clusterMetrics } from '../metrics/cluster.js';
+import { METRICS_PATH, metricsServer } from '../metrics/server.js';
 import { onShutdownSignal } from './instance.js';
 
 /** The IPC messages between the primary and a worker. */
@@ -44,8 +47,20 @@ export function receiveKeys(config: Pick<Config, 'preserveSessions'>): Promise<F
  *
  * The first worker boots alone: a boot error (keys, store, port) is reported once, by it, and the
  * primary exits 1 without forking the others.
+ *
+ * With `METRICS_PORT`, the primary alone listens there, and each scrape sums the series of every
+ * worker (the workers bind no metrics port: through the cluster they would share it, and a scrape
+ * would read one worker at random).
+ *
+ * @throws {import('../http/listen.js').ListenError} when `METRICS_PORT` cannot be listened on, before
+ *   any worker starts.
  */
-export function runPrimary(config: Config, logger: Logger): void {
+export async function runPrimary(config: Config, logger: Logger): Promise<void> {
+  let metricsUrl: string | undefined;
+  if (config.metricsPort !== undefined) {
+    const port = await listen(metricsServer(clusterMetrics()), config.metricsPort, config.metricsHost, 'METRICS_PORT');
+    metricsUrl = `${browsableUrl(config.metricsHost, port)}${METRICS_PATH}`;
+  }
   const keys = config.preserveSessions ? undefined : generateFreshKeys(config);
   const startedAt = new Map<number, number>();
   const exitCodes: (number | null)[] = [];
@@ -65,7 +80,9 @@ export function runPrimary(config: Config, logger: Logger): void {
   cluster.on('listening', (_worker, address) => {
     listening++;
     if (listening === 1) for (let i = 1; i < config.workers; i++) fork();
-    if (listening === config.workers) logger.info({ workers: config.workers, port: address.port }, `jwe-auth-server cluster of ${config.workers} workers listening`);
+    if (listening === config.workers) {
+      logger.info({ workers: config.workers, port: address.port, ...(metricsUrl ? { metrics: metricsUrl } : {}) }, `jwe-auth-server cluster of ${config.workers} workers listening`);
+    }
   });
   cluster.on('exit', (worker, code, signal) => {
     const lived = Date.now() - (startedAt.get(worker.id) ?? 0);

@@ -1,3 +1,4 @@
+import cluster from 'node:cluster';
 import type { Logger } from 'pino';
 import { buildRuntime } from '../boot.js';
 import type { Config } from '../config/index.js';
@@ -5,6 +6,7 @@ import { createApp } from '../http/app.js';
 import { GracefulServer, type DrainOutcome } from '../http/drain.js';
 import { browsableUrl, listen } from '../http/listen.js';
 import type { FreshKeys } from '../keys/manager.js';
+import { shareMetricsWithPrimary } from '../metrics/cluster.js';
 import { METRICS_PATH, metricsServer } from '../metrics/server.js';
 
 /** How long closing the stores may take after a drain before the process exits anyway. */
@@ -34,7 +36,8 @@ function describeCut(outcome: DrainOutcome, timeoutMs: number): string {
 /**
  * Runs one server process: builds the runtime, listens with request timeouts, and on SIGTERM/SIGINT
  * drains (see {@link GracefulServer}), closes the stores and exits 0, or exits 1 past
- * `SHUTDOWN_TIMEOUT` with a log line saying what it cut.
+ * `SHUTDOWN_TIMEOUT` with a log line saying what it cut. Serves `METRICS_PORT` too, unless it is a
+ * cluster worker: then the primary serves it, summing what every worker answers.
  *
  * @param freshKeys - The keys a cluster worker got from its primary.
  * @throws {import('../http/listen.js').ListenError} when a port cannot be listened on (one line naming
@@ -44,11 +47,14 @@ export async function serveInstance(config: Config, logger: Logger, freshKeys?: 
   let serving: ((signal: NodeJS.Signals) => void) | undefined;
   // Installed first: a signal while booting ends the process at once, as nothing was received yet.
   onShutdownSignal((signal) => (serving ? serving(signal) : process.exit(0)));
+  const worker = cluster.isWorker && config.metricsPort !== undefined;
+  if (worker) shareMetricsWithPrimary();
   const runtime = await buildRuntime(config, logger, { freshKeys });
+  if (worker && runtime.metrics) shareMetricsWithPrimary(runtime.metrics.registry);
   // The app asks the server whether it is draining; requests reach the app only once both exist.
   const http = new GracefulServer((req, res) => app(req, res), { requestTimeoutMs: config.requestTimeout, shutdownTimeoutMs: config.shutdownTimeout });
   const app = createApp(runtime, { isShuttingDown: () => http.draining });
-  const metrics = runtime.metrics && config.metricsPort !== undefined ? metricsServer(runtime.metrics) : undefined;
+  const metrics = runtime.metrics && config.metricsPort !== undefined && !worker ? metricsServer(runtime.metrics) : undefined;
   let port: number;
   let metricsUrl: string | undefined;
   try {
