@@ -45,6 +45,8 @@ describe('HashingGate', () => {
 describe('login isolation over HTTP', () => {
   let server: TestServer;
   let finishAll: () => void;
+  let hashing = 0;
+  let mostAtOnce = 0;
   beforeAll(async () => {
     server = await startTestServer({ LOGIN_CONCURRENCY: '1' });
     // The hash is replaced by one the test controls: the gate is about counting, not timing.
@@ -53,7 +55,8 @@ describe('login isolation over HTTP', () => {
     (server.runtime.sessions as { login: SessionService['login'] }).login = async () => {
       const hash = controlledHash();
       pending.push(hash.finish);
-      await hash.promise;
+      mostAtOnce = Math.max(mostAtOnce, ++hashing);
+      await hash.promise.finally(() => hashing--);
       throw new HttpError('invalid_credentials');
     };
   });
@@ -77,5 +80,7 @@ describe('login isolation over HTTP', () => {
     } finally {
       clearInterval(finisher);
     }
+    // LOGIN_CONCURRENCY=1: the four that waited hashed one after another.
+    expect(mostAtOnce).toBe(1);
   });
 });
