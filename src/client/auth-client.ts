@@ -47,6 +47,7 @@ export class AuthClient {
   readonly #keyStore: KeyStore;
   readonly #fetch: typeof fetch;
   readonly #jwks: JwksCache;
+  readonly #clock: () => number;
   #session: Session | null = null;
   #refreshToken: string | null = null;
   #refreshing: Promise<VerifiedAccessToken> | null = null;
@@ -68,6 +69,7 @@ export class AuthClient {
     this.#options = options;
     this.#keyStore = options.keyStore ?? (IN_BROWSER ? new IndexedDbKeyStore() : new MemoryKeyStore());
     this.#fetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
+    this.#clock = options.clock ?? (() => Date.now());
     // `no-cache`: the server lets caches keep the JWKS for minutes, but a refetch must see a rotation.
     this.#jwks = new JwksCache(async () => {
       const res = await this.#send('/.well-known/jwks.json', { headers: { Accept: 'application/json' }, cache: 'no-cache' });
@@ -135,7 +137,7 @@ export class AuthClient {
     if (url.origin !== this.baseUrl) throw new TypeError(`AuthClient only sends its token to ${this.baseUrl}`);
     let session = this.#session;
     if (!session) throw new AuthClientError('not_authenticated');
-    if (Date.now() >= session.token.expiresAt) session = await this.#sessionAfterRefresh(session);
+    if (this.#clock() >= session.token.expiresAt) session = await this.#sessionAfterRefresh(session);
     const res = await this.#sendWithBearer(url, init, session);
     if (res.status !== 401) return res;
     await res.body?.cancel();
@@ -219,7 +221,7 @@ export class AuthClient {
 
   /** Checks a token response, opens and verifies the token, and makes it current (unless signed in or out meanwhile). */
   async #accept(res: Response, pair: ClientKeyPair, epoch: number): Promise<VerifiedAccessToken> {
-    const receivedAt = Date.now();
+    const receivedAt = this.#clock();
     if (!res.ok) throw await errorFromResponse(res);
     const body = (await res.json().catch(() => null)) as Record<string, unknown> | null;
     const wantsRefreshToken = this.refreshTransport === 'body';
@@ -232,7 +234,7 @@ export class AuthClient {
       throw new AuthClientError('unexpected_response', 'The token response is malformed', { status: res.status });
     }
     const { jws, outerHeader } = await openAccessToken(body.access_token, pair);
-    const { innerHeader, claims } = await verifyInnerToken(jws, this.#jwks, this.#options);
+    const { innerHeader, claims } = await verifyInnerToken(jws, this.#jwks, { issuer: this.#options.issuer, audience: this.#options.audience, now: receivedAt });
     if (claims.sid !== body.session_id) throw new AuthClientError('token_verification_failed', 'The token belongs to another session');
     const tokenType = body.token_type === 'DPoP' ? 'DPoP' : 'Bearer';
     const proofKey = tokenType === 'DPoP' ? pair.proofKey : undefined;
@@ -288,7 +290,7 @@ export class AuthClient {
   /** `{DPoP: <a fresh proof>}` for a request, dated by the server's clock, or nothing without a proof key. */
   async #proofHeader(key: ProofKeyPair | undefined, method: string, path: string | URL, accessToken?: string): Promise<Record<string, string>> {
     if (!key) return {};
-    const proof = await createDpopProof(key, { method, url: new URL(path, this.baseUrl), accessToken, now: Date.now() + this.#clockOffset });
+    const proof = await createDpopProof(key, { method, url: new URL(path, this.baseUrl), accessToken, now: this.#clock() + this.#clockOffset });
     return { DPoP: proof };
   }
 
@@ -296,7 +298,7 @@ export class AuthClient {
   #learnClock(res: Response): void {
     const serverTime = Date.parse(res.headers.get('date') ?? '');
     if (Number.isNaN(serverTime)) return;
-    const offset = serverTime - Date.now();
+    const offset = serverTime - this.#clock();
     this.#clockOffset = Math.abs(offset) > CLOCK_SKEW_TOLERANCE_MS ? offset : 0;
   }
 

@@ -83,6 +83,8 @@ export interface VerifiedAccessToken {
 export interface ExpectedClaims {
   readonly issuer?: string;
   readonly audience?: string;
+  /** The time to check `exp` and `iat` against (epoch ms); default the system clock. */
+  readonly now?: number;
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -155,6 +157,7 @@ export async function verifyInnerToken(
       clockTolerance: policy.clockToleranceSeconds,
       ...(expected.issuer === undefined ? {} : { issuer: expected.issuer }),
       ...(expected.audience === undefined ? {} : { audience: expected.audience }),
+      ...(expected.now === undefined ? {} : { currentDate: new Date(expected.now) }),
     });
     if (typeof payload.sid !== 'string' || typeof payload.sub !== 'string' || typeof payload.jti !== 'string') {
       fail('The inner token has malformed claims');

@@ -37,6 +37,13 @@ export interface AuthClientOptions {
   readonly audience?: string;
   /** The `fetch` to use (default: the global one). */
   readonly fetch?: typeof fetch;
+  /**
+   * Where the client reads the time (epoch ms): when its token expires, the date of its DPoP proofs,
+   * the `exp`/`iat` checks of a new token. Default `Date.now`; tests pass a clock they move by hand.
+   *
+   * @example new AuthClient({ baseUrl, clock: () => fakeNow });
+   */
+  readonly clock?: () => number;
   /** Called with each new verified access token, and with `null` once signed out. */
   readonly onTokenChange?: (token: VerifiedAccessToken | null) => void;
 }

@@ -1,11 +1,10 @@
 import { generateClientKey } from '../../src/client/keys.js';
 import { AuthClient, AuthClientError, type AuthClientErrorCode, type VerifiedAccessToken } from '../../src/client/index.js';
+import { fakeClock } from '../helpers/clock.js';
 import { codeOf } from '../helpers/sdk.js';
 import { createFakeServer } from './fake-server.js';
 
 type FakeServer = Awaited<ReturnType<typeof createFakeServer>>;
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function clientOf(server: FakeServer, options: ConstructorParameters<typeof AuthClient>[0] = {}): AuthClient {
   return new AuthClient({ baseUrl: server.baseUrl, fetch: server.fetch, ...options });
@@ -38,12 +37,15 @@ describe('AuthClient against a fake server', () => {
 
   it('refreshes once, before sending, when concurrent calls find the token expired by the local clock', async () => {
     server = await createFakeServer({ ttlSeconds: 1, refreshDelayMs: 50 });
-    const client = clientOf(server);
+    const time = fakeClock();
+    const client = clientOf(server, { clock: time.clock });
     await client.login('alice', 'right');
-    await sleep(1050);
+    await Promise.all(Array.from({ length: 2 }, () => client.me()));
+    expect(server.count('POST /auth/refresh')).toBe(0);
+    time.advance(1000);
     await Promise.all(Array.from({ length: 5 }, () => client.me()));
     expect(server.count('POST /auth/refresh')).toBe(1);
-    expect(server.count('GET /api/me')).toBe(5);
+    expect(server.count('GET /api/me')).toBe(7);
   });
 
   it('seals the token once and reuses the sealed form until the token changes', async () => {

@@ -5,20 +5,21 @@ import { FileKeyStore } from '../../src/client/node.js';
 import { generateKeyFiles, rotateKeyFiles } from '../../src/keys/key-files.js';
 import { listen, type Listening } from '../helpers/browser.js';
 import { sealToServer } from '../helpers/client.js';
-import { fakeClock } from '../helpers/clock.js';
+import { fakeClock, runningClock } from '../helpers/clock.js';
 import { startTestServer, tempDir, type TestServer } from '../helpers/runtime.js';
 import { codeOf } from '../helpers/sdk.js';
 
 const PASSWORD = 'correct horse battery';
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('AuthClient against a real listening server', () => {
   let server: TestServer;
   let http: Listening;
-  const client = (options: ConstructorParameters<typeof AuthClient>[0] = {}) => new AuthClient({ baseUrl: http.url, ...options });
+  /** The server's and every client's clock, moved by hand past an access token's expiry. */
+  const time = runningClock();
+  const client = (options: ConstructorParameters<typeof AuthClient>[0] = {}) => new AuthClient({ baseUrl: http.url, clock: time.clock, ...options });
 
   beforeAll(async () => {
-    server = await startTestServer({ ACCESS_TOKEN_TTL: '2s' });
+    server = await startTestServer({ ACCESS_TOKEN_TTL: '2s' }, undefined, { clock: time.clock });
     await server.addUser('alice', PASSWORD);
     http = await listen(server.app);
   });
@@ -44,7 +45,10 @@ describe('AuthClient against a real listening server', () => {
     const alice = client();
     const first = await alice.login('alice', PASSWORD);
     const before = http.hits('POST /auth/refresh');
-    await sleep(first.expiresAt - Date.now() + 100);
+    expect((await alice.me()).username).toBe('alice');
+    expect(http.hits('POST /auth/refresh') - before).toBe(0);
+    // ACCESS_TOKEN_TTL is 2 s: at its end, by the clock the client and the server share.
+    time.advance(2000);
     const answers = await Promise.all(Array.from({ length: 6 }, () => alice.me()));
     expect(answers.every((me) => me.username === 'alice')).toBe(true);
     expect(http.hits('POST /auth/refresh') - before).toBe(1);
@@ -60,7 +64,7 @@ describe('AuthClient against a real listening server', () => {
     expect(proofKey?.privateKey.extractable).toBe(false);
     expect(token.tokenType).toBe('DPoP');
     expect(token.claims.cnf).toEqual({ jkt: proofKey?.jkt });
-    expect((await server.runtime.store.getSession(token.claims.sid, Date.now()))?.dpopJkt).toBe(proofKey?.jkt);
+    expect((await server.runtime.store.getSession(token.claims.sid, time.now()))?.dpopJkt).toBe(proofKey?.jkt);
     expect((await alice.me()).username).toBe('alice');
     const refreshed = await alice.refresh();
     expect(refreshed.claims.cnf).toEqual({ jkt: proofKey?.jkt });

@@ -26,3 +26,21 @@ export function fakeClock(start = Date.now()): FakeClock {
     },
   };
 }
+
+/**
+ * A clock that runs with the real time and that tests move forward by hand: for a server and the
+ * clients of a real listening server shared by several tests, where a frozen clock would drift from
+ * the `Date` of the server's answers (read by the SDK to date its DPoP proofs).
+ *
+ * @example const time = runningClock(); startTestServer({}, undefined, { clock: time.clock }); time.advance(2000);
+ */
+export function runningClock(): FakeClock {
+  let ahead = 0;
+  return {
+    clock: () => Date.now() + ahead,
+    now: () => Date.now() + ahead,
+    advance(ms) {
+      ahead += ms;
+    },
+  };
+}
