@@ -66,7 +66,7 @@ export class KeyManager {
     private readonly config: KeyConfig,
     generation: KeyGeneration,
     /**
-     * The sessions this server honours: {@link PRESERVED_EPOCH} when keys are preserved, else one
+     * The sessions this server honours: `'preserved'` when keys are preserved, else one
      * id per set of fresh keys, so no session of an earlier boot survives a restart.
      */
     readonly epoch: string,

@@ -61,7 +61,7 @@ export class PostgresSessionStore implements SessionStore {
   /**
    * Migrates the session tables (safe when several instances boot at once) and returns the store.
    *
-   * @throws {import('../errors.js').MigrationError} or {@link import('../errors.js').StoreUnavailableError}.
+   * @throws {import('../errors.js').MigrationError} or {import('../errors.js').StoreUnavailableError}.
    */
   static async open(db: PostgresDatabase): Promise<PostgresSessionStore> {
     await db.migrate('sessions', MIGRATIONS);

@@ -50,7 +50,7 @@ export class PostgresUserDirectory implements UserDirectory {
   /**
    * Migrates the users table (safe when several instances boot at once) and returns the directory.
    *
-   * @throws {import('../errors.js').MigrationError} or {@link import('../errors.js').StoreUnavailableError}.
+   * @throws {import('../errors.js').MigrationError} or {import('../errors.js').StoreUnavailableError}.
    */
   static async open(db: PostgresDatabase): Promise<PostgresUserDirectory> {
     await db.migrate('users', MIGRATIONS);
