@@ -47,7 +47,8 @@ export async function serveInstance(config: Config, logger: Logger, freshKeys?: 
   let serving: ((signal: NodeJS.Signals) => void) | undefined;
   // Installed first: a signal while booting ends the process at once, as nothing was received yet.
   onShutdownSignal((signal) => (serving ? serving(signal) : process.exit(0)));
-  const worker = cluster.isWorker && config.metricsPort !== undefined;
+  // A worker of our own primary (WORKERS > 1), not of a foreign cluster manager: the primary serves the metrics.
+  const worker = config.workers > 1 && cluster.isWorker && config.metricsPort !== undefined;
   if (worker) shareMetricsWithPrimary();
   const runtime = await buildRuntime(config, logger, { freshKeys });
   if (worker && runtime.metrics) shareMetricsWithPrimary(runtime.metrics.registry);

@@ -4,7 +4,7 @@ import type { JWK } from 'jose';
 import { makeClientKey, openAccessToken, sealToServer } from '../helpers/client.js';
 import { makeProof, makeProofKey } from '../helpers/dpop.js';
 import { parseExposition, valueOf } from '../helpers/metrics.js';
-import { cli, freePort, killAll, startServerProcess, type ServerProcess } from '../helpers/process.js';
+import { cli, freePort, killAll, startServerExpectingFailure, startServerProcess, type ServerProcess } from '../helpers/process.js';
 import { tempDir } from '../helpers/runtime.js';
 import { LoadRun } from './load.js';
 
@@ -83,6 +83,16 @@ describe('a cluster of two workers', () => {
     const bearer = await sealToServer(await openAccessToken(((await res.json()) as { access_token: string }).access_token, client), jwks);
     const statuses = await Promise.all(Array.from({ length: 16 }, () => fresh('/api/me', { headers: { Authorization: `Bearer ${bearer}` } }).then((r) => r.status)));
     expect(statuses).toEqual(new Array(16).fill(200));
+  });
+
+  it('names the metrics URL in the primary\'s line, and stops with one line when METRICS_PORT is taken', async () => {
+    const ready = server.stdout().split('\n').find((line) => line.includes('cluster of 2 workers listening'));
+    expect(JSON.parse(ready as string)).toMatchObject({ pid: server.child.pid, metrics: `http://127.0.0.1:${env.METRICS_PORT}/metrics` });
+    // A second cluster on the same metrics port: the primary refuses before forking any worker.
+    const taken = await startServerExpectingFailure({ env: { ...env, SQLITE_PATH: path.join(temp.dir, 'other.db') } });
+    expect(taken.code).toBe(1);
+    expect(taken.stderr).toBe(`jwe-auth-server: cannot listen on port ${env.METRICS_PORT} of 127.0.0.1 (METRICS_PORT): it is already in use (EADDRINUSE)\n`);
+    expect(taken.stdout).not.toContain('listening on');
   });
 
   it('serves one scrape, from the primary, with the requests of both workers summed', async () => {
