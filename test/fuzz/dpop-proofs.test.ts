@@ -25,7 +25,7 @@ const PRINT = process.env.FUZZ_RUNS !== undefined;
 const SEED = process.env.FUZZ_SEED === undefined ? undefined : Number(process.env.FUZZ_SEED);
 const SHARE = { structure: 0.5, content: 0.5 };
 const runs = (share: number) => Math.max(50, Math.round(TOTAL * share));
-const timeout = (share: number) => Math.max(120_000, runs(share) * 60);
+const timeout = (share: number) => Math.max(120_000, runs(share) * 100);
 
 const PASSWORD = 'correct horse battery';
 const ISSUER = 'https://auth.example';
