@@ -22,6 +22,12 @@ const SUITES = {
   all: [...new Set([...TOKEN_UNITS, ...SESSION_UNITS, ...STORE_CONTRACTS, ...HTTP_TOKENS, ...HTTP_SESSIONS])],
 };
 
+/** A scope named above, or suites listed by path (`MUTATE_SCOPE=store/memory,sessions/service`). */
+function suitesOf(scope) {
+  if (scope.includes('/')) return scope.split(',');
+  return SUITES[scope] ?? SUITES.all;
+}
+
 /**
  * The suites Stryker runs for every mutant (`npm run mutate`): the in-process ones that exercise
  * src/tokens, src/sessions and src/store. No globalSetup: none of them runs dist/. The fuzzing and
@@ -30,5 +36,5 @@ const SUITES = {
 export default {
   ...base,
   globalSetup: undefined,
-  testMatch: (SUITES[process.env.MUTATE_SCOPE ?? 'all'] ?? SUITES.all).map((suite) => `<rootDir>/test/${suite}.test.ts`),
+  testMatch: suitesOf(process.env.MUTATE_SCOPE ?? 'all').map((suite) => `<rootDir>/test/${suite}.test.ts`),
 };
