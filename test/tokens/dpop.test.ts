@@ -48,6 +48,11 @@ describe('verifyDpopProof', () => {
     await expect(verifyDpopProof(proof, { ...request, htu: ['http://localhost:3000/api/me', HTU] })).resolves.toBeDefined();
   });
 
+  it('refuses an htu with characters no URI has, which a URL parser would strip or rewrite into the right URL', async () => {
+    const spellings = [`${HTU} `, ` ${HTU}`, `${HTU}\n`, 'https://auth.exa\tmple/api/me', 'https:\\\\auth.example\\api\\me', 'https://auth.example/api/m\u00e9'];
+    for (const htu of spellings) expect({ htu, refusal: await refusal(await makeProof(es256, claims({ htu }))) }).toEqual({ htu, refusal: 'htu does not match' });
+  });
+
   it('refuses an htu that is not a string, even one that reads as the right URL', async () => {
     expect(await refusal(await makeProof(es256, claims({ claims: { htu: [HTU] } })))).toBe('htu does not match');
     expect(await refusal(await makeProof(es256, claims({ claims: { htu: { href: HTU } } })))).toBe('htu does not match');
