@@ -228,6 +228,22 @@ describe('a protected request', () => {
   });
 });
 
+describe('a store that cannot record the time of use', () => {
+  it('still serves the request: the session was already read, only the bookkeeping failed', async () => {
+    const failing = new (class extends MemorySessionStore {
+      override async touchSession(): Promise<void> {
+        throw new Error('the store cannot write now');
+      }
+    })();
+    const withFailingTouch = new SessionService(config, keys, failing, users, { clock: time.clock });
+    const client = await makeClientKey();
+    const grant = await withFailingTouch.login((await addUser()).username, PASSWORD, await parseClientKey(client.publicJwk), null);
+    const bearer = await sealToServer(await openAccessToken(grant.body.access_token, client), keys.jwks());
+    time.advance(2 * MINUTE);
+    await expect(withFailingTouch.authenticate(asBearer(bearer))).resolves.toMatchObject({ session: { id: grant.body.session_id } });
+  });
+});
+
 describe("a user's sessions", () => {
   it('lists the live sessions of this boot only, and lets the user end only those', async () => {
     const ivy = await addUser();
