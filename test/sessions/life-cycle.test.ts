@@ -13,6 +13,7 @@ import { MemoryUserDirectory } from '../../src/users/memory.js';
 import { hashPassword } from '../../src/users/password.js';
 import { fakeClock } from '../helpers/clock.js';
 import { makeClientKey, openAccessToken, sealToServer, type ClientKeyPair } from '../helpers/client.js';
+import { makeProof, makeProofKey } from '../helpers/dpop.js';
 import { accessClaims, sealTo, signInner } from '../helpers/forge.js';
 import { tempDir } from '../helpers/runtime.js';
 
@@ -135,6 +136,28 @@ describe('a login', () => {
     await users.setDisabled(bob.username, false);
     expect(await codeOf(service.login(bob.username, 'not the password', key, null))).toBe('invalid_credentials');
     expect(await codeOf(service.login(bob.username, PASSWORD, key, null))).toBe('resolved');
+  });
+});
+
+describe('a login with a DPoP proof', () => {
+  it('binds the session to the proof key: the token type says DPoP at login and at every refresh', async () => {
+    const key = await makeProofKey();
+    const at = async (htm: string, route: string) => ({ proof: await makeProof(key, { htm, htu: `${config.issuer}${route}`, iat: Math.floor(time.now() / 1000) }), htm, htu: [`${config.issuer}${route}`] });
+    const client = await makeClientKey();
+    const grant = await service.login((await addUser()).username, PASSWORD, await parseClientKey(client.publicJwk), null, await at('POST', '/auth/login'));
+    expect(grant.body.token_type).toBe('DPoP');
+    expect((await store.getSession(grant.body.session_id, time.now()))?.dpopJkt).toBe(key.jkt);
+    const next = await service.refresh(grant.refreshToken, await at('POST', '/auth/refresh'));
+    expect(next.body.token_type).toBe('DPoP');
+  });
+});
+
+describe('what the HTTP layer reads of the service', () => {
+  it('is the time of its clock and the ISSUER that proofs may name', () => {
+    expect(service.now()).toBe(time.now());
+    time.advance(SECOND);
+    expect(service.now()).toBe(time.now());
+    expect(service.issuer).toBe(config.issuer);
   });
 });
 
