@@ -101,6 +101,8 @@ describe('DPoP in the rest of the life cycle', () => {
     const required = serviceWith(true);
     expect(await codeOf(required.login('bob', PASSWORD, await clientKey(), null, at('POST', '/auth/login', undefined)))).toBe('DpopProofRejectedError: proof required (DPOP_REQUIRED)');
     expect((await required.login('bob', PASSWORD, await clientKey(), null, await proofAt('POST', '/auth/login'))).body.token_type).toBe('DPoP');
+    // Without DPOP_REQUIRED the same request without a proof opens an unbound session.
+    expect((await serviceWith(false).login('bob', PASSWORD, await clientKey(), null, at('POST', '/auth/login', undefined))).body.token_type).toBe('Bearer');
   });
 
   it('refreshes a bound session only with a proof by its key', async () => {
