@@ -48,7 +48,8 @@ function algorithmFor(jwk: Record<string, unknown>): ClientKey['alg'] {
   const policy = CLIENT_KEY_POLICY;
   if (jwk.kty === 'OKP' || jwk.kty === 'EC') {
     const curves = jwk.kty === 'OKP' ? policy.okpCurves : policy.ecCurves;
-    const alg = typeof jwk.crv === 'string' ? curves[jwk.crv] : undefined;
+    // Own members only: `constructor` or `__proto__` is no curve.
+    const alg = typeof jwk.crv === 'string' && Object.hasOwn(curves, jwk.crv) ? curves[jwk.crv] : undefined;
     if (!alg) return reject(`curve must be ${jwk.kty === 'OKP' ? 'X25519' : 'P-256'}`);
     if (byteLength(jwk.x, 'x') !== policy.coordinateBytes) reject('has a malformed "x"');
     if (jwk.kty === 'EC' && byteLength(jwk.y, 'y') !== policy.coordinateBytes) reject('has a malformed "y"');

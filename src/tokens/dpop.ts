@@ -34,6 +34,12 @@ function refuse(reason: string): never {
 
 const B64URL = /^[A-Za-z0-9_-]+$/;
 const UNRESERVED = /^[A-Za-z0-9\-._~]$/;
+/**
+ * The characters of an RFC 3986 URI. The WHATWG parser behind `URL` strips surrounding spaces and
+ * control characters, drops tabs and newlines anywhere and reads `\` as `/`, so without this check
+ * a proof's `htu` would have many spellings that all name one URL.
+ */
+const URI_CHARACTERS = /^[A-Za-z0-9\-._~:/?#[\]@!$&'()*+,;=%]+$/;
 
 /**
  * The `ath` of a token (RFC 9449 §4.2): base64url(SHA-256(ASCII of the exact string sent)).
@@ -107,8 +113,9 @@ async function proofKey(header: JWSHeaderParameters): Promise<{ key: CryptoKey; 
  * header members `typ alg jwk`; `typ` `dpop+jwt`; `alg` `ES256` (with an EC P-256 key) or `EdDSA`
  * (with an OKP Ed25519 key); a `jwk` of public members only, with 32-byte coordinates; the
  * signature by that key; the claims `htm`, `htu`, `iat`, `jti` present; `htm` equal to the method;
- * `htu` equal to one of the request URLs once both are normalised ({@link normalizeHtu}); `iat`
- * within 60 s of `now`; a `jti` of 1 to 256 characters; and `ath` when the request has one.
+ * `htu` of URI characters only (RFC 3986), equal to one of the request URLs once both are
+ * normalised ({@link normalizeHtu}); `iat` within 60 s of `now`; a `jti` of 1 to 256 characters;
+ * and `ath` when the request has one.
  *
  * @returns The proof key's thumbprint, the `jti` and the `iat`.
  * @throws {DpopProofRejectedError} for every reason a proof is refused, jose's errors included; the
@@ -144,7 +151,7 @@ export async function verifyDpopProof(proof: unknown, request: DpopRequest): Pro
   const { htm, htu, iat, jti, ath } = payload;
   if (htm !== request.htm) refuse('htm does not match');
   const expected = (typeof request.htu === 'string' ? [request.htu] : request.htu).map(normalizeHtu);
-  const presented = typeof htu === 'string' ? normalizeHtu(htu) : null;
+  const presented = typeof htu === 'string' && URI_CHARACTERS.test(htu) ? normalizeHtu(htu) : null;
   if (presented === null || !expected.includes(presented)) refuse('htu does not match');
   if (typeof iat !== 'number' || !Number.isFinite(iat) || Math.abs(request.now / 1000 - iat) > policy.iatWindowSeconds) {
     refuse('iat outside the window');

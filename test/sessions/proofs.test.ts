@@ -25,6 +25,7 @@ const time = fakeClock();
 let service: SessionService;
 let key: ProofKey;
 let sealed: string;
+let serverKeys: KeyManager;
 
 const seconds = () => Math.floor(time.now() / 1000);
 const at = (htm: string, route: string, proof: string | undefined): ProofPresentation => ({ proof, htm, htu: [`${ISSUER}${route}`] });
@@ -41,7 +42,7 @@ const outcome = (credentials: Credentials) =>
   );
 
 beforeAll(async () => {
-  const keys = await KeyManager.create(config);
+  const keys = (serverKeys = await KeyManager.create(config));
   const users = new MemoryUserDirectory();
   await users.add('alice', await hashPassword(PASSWORD), time.now());
   service = new SessionService(config, keys, new MemorySessionStore(), users, { clock: time.clock });
@@ -80,5 +81,58 @@ describe('DPoP proofs on the server clock', () => {
   it('refuses the bound token as Bearer, whatever the clock', async () => {
     const bearer: Credentials = { scheme: 'Bearer', token: sealed, proof: undefined, htm: 'GET', htu: [] };
     expect(await outcome(bearer)).toBe('TokenRejectedError: DPoP-bound token sent as Bearer');
+  });
+});
+
+describe('DPoP in the rest of the life cycle', () => {
+  let users: MemoryUserDirectory;
+  let keys: KeyManager;
+  beforeAll(async () => {
+    keys = await KeyManager.create(config);
+    users = new MemoryUserDirectory();
+    await users.add('bob', await hashPassword(PASSWORD), time.now());
+  });
+  const serviceWith = (dpopRequired: boolean) => new SessionService({ ...config, dpopRequired }, keys, new MemorySessionStore(), users, { clock: time.clock });
+  const clientKey = async () => parseClientKey((await makeClientKey()).publicJwk);
+  const codeOf = (promise: Promise<unknown>) => promise.then(() => 'accepted', (error: Error) => `${error.name}: ${error.message}`);
+  const proofAt = async (htm: string, route: string, by: ProofKey = key) => at(htm, route, await makeProof(by, { htm, htu: `${ISSUER}${route}`, iat: seconds() }));
+
+  it('refuses a login request without a proof under DPOP_REQUIRED, and takes one with a proof', async () => {
+    const required = serviceWith(true);
+    expect(await codeOf(required.login('bob', PASSWORD, await clientKey(), null, at('POST', '/auth/login', undefined)))).toBe('DpopProofRejectedError: proof required (DPOP_REQUIRED)');
+    expect((await required.login('bob', PASSWORD, await clientKey(), null, await proofAt('POST', '/auth/login'))).body.token_type).toBe('DPoP');
+    // Without DPOP_REQUIRED the same request without a proof opens an unbound session.
+    expect((await serviceWith(false).login('bob', PASSWORD, await clientKey(), null, at('POST', '/auth/login', undefined))).body.token_type).toBe('Bearer');
+  });
+
+  it('refreshes a bound session only with a proof by its key', async () => {
+    const bound = serviceWith(false);
+    const grant = await bound.login('bob', PASSWORD, await clientKey(), null, await proofAt('POST', '/auth/login'));
+    expect(await codeOf(bound.refresh(grant.refreshToken))).toBe('DpopProofRejectedError: proof required for a bound session');
+    const other = await makeProofKey();
+    expect(await codeOf(bound.refresh(grant.refreshToken, await proofAt('POST', '/auth/refresh', other)))).toBe('DpopProofRejectedError: proof key is not the key the token is bound to');
+    expect((await bound.refresh(grant.refreshToken, await proofAt('POST', '/auth/refresh'))).body.token_type).toBe('DPoP');
+  });
+
+  it('checks and spends a proof sent to refresh an unbound session, which stays unbound', async () => {
+    const unbound = serviceWith(false);
+    const grant = await unbound.login('bob', PASSWORD, await clientKey(), null);
+    const proof = await proofAt('POST', '/auth/refresh');
+    const next = await unbound.refresh(grant.refreshToken, proof);
+    expect(next.body.token_type).toBe('Bearer');
+    expect(await codeOf(unbound.refresh(next.refreshToken, proof))).toBe('DpopProofRejectedError: jti replayed');
+    const forGet = await makeProof(key, { htm: 'GET', htu: `${ISSUER}/auth/refresh`, iat: seconds() });
+    expect(await codeOf(unbound.refresh(next.refreshToken, at('POST', '/auth/refresh', forGet)))).toBe('DpopProofRejectedError: htm does not match');
+  });
+
+  it('refuses an unbound token sent as DPoP, and a bound token with a proof by another key', async () => {
+    const client = await makeClientKey();
+    const grant = await service.login('alice', PASSWORD, await parseClientKey(client.publicJwk), null);
+    const unboundSealed = await sealToServer(await openAccessToken(grant.body.access_token, client), serverKeys.jwks());
+    const proof = await makeProof(key, { htm: 'GET', htu: `${ISSUER}/api/me`, token: unboundSealed, iat: seconds() });
+    expect(await outcome({ scheme: 'DPoP', token: unboundSealed, ...at('GET', '/api/me', proof) })).toBe('TokenRejectedError: unbound token sent as DPoP');
+    const other = await makeProofKey();
+    const foreign = await makeProof(other, { htm: 'GET', htu: `${ISSUER}/api/me`, token: sealed, iat: seconds() });
+    expect(await outcome({ scheme: 'DPoP', token: sealed, ...at('GET', '/api/me', foreign) })).toBe('DpopProofRejectedError: proof key is not the key the token is bound to');
   });
 });

@@ -48,6 +48,20 @@ describe('the refresh rotation rule', () => {
   });
 });
 
+describe('rotating', () => {
+  it('reports a rotation of the current token, and of a duplicate within the grace window, with the session advanced', async () => {
+    const store = new MemorySessionStore();
+    const session = newSession();
+    const first = newHash();
+    const second = newHash();
+    await store.createSession(session, first);
+    const rotated = await rotateRefreshToken(store, first, second, at(session.createdAt + 1));
+    expect(rotated).toMatchObject({ status: 'rotated', duplicate: false, session: { id: session.id } });
+    const duplicate = await rotateRefreshToken(store, first, newHash(), at(session.createdAt + 2));
+    expect(duplicate).toMatchObject({ status: 'rotated', duplicate: true, session: { id: session.id } });
+  });
+});
+
 describe('rotating against a session that keeps changing', () => {
   /** A store where another request always advances the session first. */
   class AlwaysLosing extends MemorySessionStore {
@@ -64,7 +78,7 @@ describe('rotating against a session that keeps changing', () => {
     const token = newHash();
     await store.createSession(session, token);
     const outcome = await rotateRefreshToken(store, token, newHash(), at(session.createdAt + 1)).catch((error: unknown) => error);
-    expect(outcome).toMatchObject({ name: 'AuthError', code: 'temporarily_unavailable' });
+    expect(outcome).toMatchObject({ name: 'AuthError', code: 'temporarily_unavailable', description: 'The session changed under concurrent refreshes; retry shortly' });
     expect(store.advances).toBe(MAX_ROTATION_ATTEMPTS);
     expect(await store.findRefreshToken(token, session.createdAt + 2)).toMatchObject({ currentHash: token, supersededAt: null });
   });

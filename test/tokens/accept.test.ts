@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { CompactEncrypt } from 'jose';
 import { TokenRejectedError } from '../../src/errors.js';
 import { loadConfig } from '../../src/config/index.js';
 import { KeyManager } from '../../src/keys/manager.js';
@@ -78,7 +79,7 @@ describe('acceptAccessToken', () => {
     const jkt = 'A'.repeat(43);
     const bound = await sealTo(await signInner(accessClaims(TARGET, { cnf: { jkt } }), keys.signing), keys.encryption);
     expect((await acceptAccessToken(bound, keys, OPTIONS)).cnf).toEqual({ jkt });
-    for (const cnf of [jkt, { jkt: 'short' }, { jkt: 42 }, { jwk: { kty: 'EC' } }, { jkt, x5t: 'A' }, [jkt], null]) {
+    for (const cnf of [jkt, { jkt: 'short' }, { jkt: 42 }, { jkt: [jkt] }, { jwk: { kty: 'EC' } }, { jkt, x5t: 'A' }, [jkt], null]) {
       const forged = await sealTo(await signInner(accessClaims(TARGET, { cnf }), keys.signing), keys.encryption);
       expect(await refusal(forged)).toBe('verify: cnf is not {jkt}');
     }
@@ -142,6 +143,68 @@ describe('acceptAccessToken', () => {
   ])('refuses a %s that is not a string, under the server’s own signature', async (claim, value) => {
     const bearer = await sealTo(await signInner(accessClaims(TARGET, { [claim]: value }), keys.signing), keys.encryption);
     expect(await refusal(bearer)).toBe('verify: claim types');
+  });
+
+  it.each([
+    ['another content encryption (A128GCM)', { enc: 'A128GCM' }],
+    ['another key management algorithm (ECDH-ES+A128KW)', { alg: 'ECDH-ES+A128KW' }],
+  ])('refuses a genuine token sealed with %s: only the server key’s algorithm and A256GCM', async (_name, header) => {
+    const jws = await signInner(accessClaims(TARGET), keys.signing);
+    expect(await refusal(await sealTo(jws, keys.encryption, header))).toBe('decrypt: ERR_JOSE_ALG_NOT_ALLOWED');
+  });
+
+  it('refuses a JWE sealed to an encryption kid the server does not hold', async () => {
+    const jws = await signInner(accessClaims(TARGET), keys.signing);
+    expect(await refusal(await sealTo(jws, keys.encryption, { kid: 'not-a-server-key' }))).toBe('decrypt: unknown encryption kid');
+  });
+
+  it.each([
+    ['a text', 'not a token'],
+    ['a JWS without a payload', 'eyJhbGciOiJFUzI1NiJ9..c2ln'],
+    ['a JWE', 'a.b.c.d.e'],
+  ])('refuses a JWE whose plaintext is %s, not a compact JWS', async (_name, plaintext) => {
+    expect(await refusal(await sealTo(plaintext, keys.encryption))).toBe('plaintext is not a compact JWS');
+  });
+
+  it('refuses a plaintext that is not UTF-8, with the decoder’s code', async () => {
+    const jws = await signInner(accessClaims(TARGET), keys.signing);
+    const token = await new CompactEncrypt(Buffer.concat([Buffer.from(jws), Buffer.from([0xff])]))
+      .setProtectedHeader({ alg: keys.encryption.alg, enc: 'A256GCM', cty: 'JWT', kid: keys.encryption.kid })
+      .encrypt(keys.encryption.publicKey);
+    expect(await refusal(token)).toBe('decrypt: ERR_ENCODING_INVALID_ENCODED_DATA');
+  });
+
+  it.each([
+    ['no kid', { kid: undefined }],
+    ['a kid the server does not hold', { kid: 'not-a-server-key' }],
+  ])('refuses an inner JWS with %s, even one signed by the server key', async (_name, header) => {
+    const jws = await signInner(accessClaims(TARGET), keys.signing, header);
+    expect(await refusal(await sealTo(jws, keys.encryption))).toBe('verify: unknown signing kid');
+  });
+
+  it.each([
+    ['another typ', {}, { typ: 'JWT' }],
+    ['another issuer', { iss: 'https://other.example' }, {}],
+    ['another audience', { aud: 'another-service' }, {}],
+    ['no sid', { sid: undefined }, {}],
+  ])('refuses a token with %s under the server’s own signature', async (_name, claims, header) => {
+    const bearer = await sealTo(await signInner(accessClaims(TARGET, claims), keys.signing, header), keys.encryption);
+    expect(await refusal(bearer)).toBe('verify: ERR_JWT_CLAIM_VALIDATION_FAILED');
+  });
+
+  it('refuses a token issued longer ago than the token lifetime, though its exp is ahead', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const bearer = await sealTo(await signInner(accessClaims(TARGET, { iat: now - 900 - 60, exp: now + 60 }), keys.signing), keys.encryption);
+    expect(await refusal(bearer)).toBe('verify: ERR_JWT_EXPIRED');
+  });
+
+  it('checks exp and iat against the time it is given, not the system clock', async () => {
+    const later = Date.now() + 24 * 3600_000;
+    const seconds = Math.floor(later / 1000);
+    const tomorrow = await sealTo(await signInner(accessClaims(TARGET, { iat: seconds, exp: seconds + 900 }), keys.signing), keys.encryption);
+    await expect(acceptAccessToken(tomorrow, keys, { ...OPTIONS, now: later })).resolves.toMatchObject({ sid: TARGET.sessionId });
+    const today = await sealTo(await signInner(accessClaims(TARGET), keys.signing), keys.encryption);
+    await expect(acceptAccessToken(today, keys, { ...OPTIONS, now: later })).rejects.toMatchObject({ reason: 'verify: ERR_JWT_EXPIRED' });
   });
 
   it('refuses tokens of any other shape with the same error type', async () => {

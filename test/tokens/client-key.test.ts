@@ -44,6 +44,62 @@ describe('parseClientKey', () => {
     await expect(parseClientKey({ kty: 'RSA', e: 'AQAB', n: 'AAAA' })).rejects.toMatchObject({ code: 'invalid_client_key' });
   });
 
+  it.each([8192, 2048])('counts a modulus of %i bits behind zero bytes as that many bits', async (bits) => {
+    expect((await parseClientKey(rsaOfBits(bits, 3))).alg).toBe('RSA-OAEP-256');
+  });
+
+  /** A public key of each accepted kind, made without generating one (the checks before import need no real key). */
+  const x = Buffer.alloc(32, 9).toString('base64url');
+  const okp = { kty: 'OKP', crv: 'X25519', x };
+  const ec = { kty: 'EC', crv: 'P-256', x, y: x };
+  const rsa = rsaOfBits(2048);
+
+  // The reason goes to the client as error_description (400 invalid_client_key): each check says what it refused.
+  it.each([
+    ['a string', 'x25519', 'must be a JWK object'],
+    ['null', null, 'must be a JWK object'],
+    ['an array', [okp], 'must be a JWK object'],
+    ['a number', 25519, 'must be a JWK object'],
+    ['a stray d', { ...okp, d: x }, 'must be a public key (private or symmetric members found)'],
+    ['a symmetric key', { kty: 'oct', k: x }, 'must be a public key (private or symmetric members found)'],
+    ['no kty', { crv: 'X25519', x }, 'kty must be OKP, EC or RSA'],
+    ['kty in lower case', { ...ec, kty: 'ec' }, 'kty must be OKP, EC or RSA'],
+    ['an Ed25519 key', { ...okp, crv: 'Ed25519' }, 'curve must be X25519'],
+    ['an OKP key with the crv of an EC key', { ...okp, crv: 'P-256' }, 'curve must be X25519'],
+    ['an EC key with the crv of an OKP key', { ...ec, crv: 'X25519' }, 'curve must be P-256'],
+    ['a P-384 key', { ...ec, crv: 'P-384' }, 'curve must be P-256'],
+    ['a crv that is an array', { ...ec, crv: ['P-256'] }, 'curve must be P-256'],
+    ['a crv named like a member of every object', { ...okp, crv: 'constructor' }, 'curve must be X25519'],
+    ['a crv of __proto__', { ...ec, crv: '__proto__' }, 'curve must be P-256'],
+    ['no x', { kty: 'OKP', crv: 'X25519' }, 'member "x" must be base64url'],
+    ['an x that is a number', { ...okp, x: 25519 }, 'member "x" must be base64url'],
+    ['a padded x', { ...okp, x: `${x}=` }, 'member "x" must be base64url'],
+    ['an empty x', { ...okp, x: '' }, 'member "x" must be base64url'],
+    ['a 31-byte x', { ...okp, x: Buffer.alloc(31, 9).toString('base64url') }, 'has a malformed "x"'],
+    ['a 33-byte x on P-256', { ...ec, x: Buffer.alloc(33, 9).toString('base64url') }, 'has a malformed "x"'],
+    ['no y on P-256', { kty: 'EC', crv: 'P-256', x }, 'member "y" must be base64url'],
+    ['a 31-byte y', { ...ec, y: Buffer.alloc(31, 9).toString('base64url') }, 'has a malformed "y"'],
+    ['an n that is not base64url', { ...rsa, n: `${rsa.n}==` }, 'member "n" must be base64url'],
+    ['a 2047-bit modulus behind zero bytes', rsaOfBits(2047, 2), 'RSA modulus must be 2048 to 8192 bits'],
+    ['an 8193-bit modulus', rsaOfBits(8193), 'RSA modulus must be 2048 to 8192 bits'],
+    ['an all-zero modulus', { ...rsa, n: 'AAAA' }, 'RSA modulus must be 2048 to 8192 bits'],
+    ['e = 3', { ...rsa, e: 'Aw' }, 'RSA exponent must be 65537'],
+    ['no e', { kty: 'RSA', n: rsa.n }, 'RSA exponent must be 65537'],
+    ['an even modulus', { ...rsa, n: `${rsa.n.slice(0, -1)}A` }, 'RSA modulus must be odd'],
+    ['an alg of another key type', { ...okp, alg: 'RSA-OAEP-256' }, '"alg" must be ECDH-ES for this key type'],
+    ['the alg of X25519 on P-256', { ...ec, alg: 'ECDH-ES' }, '"alg" must be ECDH-ES+A256KW for this key type'],
+    ['use sig', { ...okp, use: 'sig' }, '"use" must be "enc"'],
+    ['a P-256 point not on the curve', ec, 'is not a valid key'],
+    ['an X25519 point of small order (u = 0)', { ...okp, x: Buffer.alloc(32).toString('base64url') }, 'cannot be encrypted to (a point of small order or an unusable modulus)'],
+  ])('refuses %s, saying why', async (_name, input, why) => {
+    await expect(parseClientKey(input)).rejects.toMatchObject({ code: 'invalid_client_key', description: `client_key ${why}` });
+  });
+
+  it('takes alg and use when they say what the key is for', async () => {
+    const { publicJwk } = await makeClientKey('p256');
+    expect((await parseClientKey({ ...publicJwk, alg: 'ECDH-ES+A256KW', use: 'enc' })).alg).toBe('ECDH-ES+A256KW');
+  });
+
   it('refuses with the invalid_client_key code', async () => {
     const error = await parseClientKey({ kty: 'oct', k: 'AAAA' }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(AuthError);
@@ -62,6 +118,11 @@ describe('importStoredClientKey', () => {
   });
 
   it('refuses a stored key of a kind that is not accepted', async () => {
-    await expect(importStoredClientKey({ kty: 'oct', k: 'AAAA' }, 'kid')).rejects.toMatchObject({ code: 'invalid_client_key' });
+    await expect(importStoredClientKey({ kty: 'oct', k: 'AAAA' }, 'kid')).rejects.toMatchObject({ code: 'invalid_client_key', description: 'client_key kty must be OKP, EC or RSA' });
+  });
+
+  it('refuses a stored key that no longer imports', async () => {
+    const x = Buffer.alloc(32, 9).toString('base64url');
+    await expect(importStoredClientKey({ kty: 'EC', crv: 'P-256', x, y: x }, 'kid')).rejects.toMatchObject({ code: 'invalid_client_key', description: 'client_key is not a valid key' });
   });
 });

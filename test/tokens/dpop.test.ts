@@ -48,6 +48,16 @@ describe('verifyDpopProof', () => {
     await expect(verifyDpopProof(proof, { ...request, htu: ['http://localhost:3000/api/me', HTU] })).resolves.toBeDefined();
   });
 
+  it('refuses an htu with characters no URI has, which a URL parser would strip or rewrite into the right URL', async () => {
+    const spellings = [`${HTU} `, ` ${HTU}`, `${HTU}\n`, 'https://auth.exa\tmple/api/me', 'https:\\\\auth.example\\api\\me', 'https://auth.example/api/m\u00e9'];
+    for (const htu of spellings) expect({ htu, refusal: await refusal(await makeProof(es256, claims({ htu }))) }).toEqual({ htu, refusal: 'htu does not match' });
+  });
+
+  it('refuses an htu that is not a string, even one that reads as the right URL', async () => {
+    expect(await refusal(await makeProof(es256, claims({ claims: { htu: [HTU] } })))).toBe('htu does not match');
+    expect(await refusal(await makeProof(es256, claims({ claims: { htu: { href: HTU } } })))).toBe('htu does not match');
+  });
+
   it('never matches an htu that is not a URL, even against a request URL that is not one either', async () => {
     const proof = await makeProof(es256, claims({ htu: 'not a url' }));
     expect(await refusal(proof, { ...request, htu: ['not a url', HTU] })).toBe('htu does not match');
@@ -98,6 +108,10 @@ describe('verifyDpopProof', () => {
     expect(await refusal(await makeProof(es256, claims({ header: { jwk: ed25519.publicJwk } })))).toBe('jwk kind does not match alg');
     expect(await refusal(await makeProof(es256, claims({ header: { jwk: { ...es256.publicJwk, crv: 'P-384' } } })))).toBe('jwk kind does not match alg');
     expect(await refusal(await makeProof(es256, claims({ header: { jwk: { ...es256.publicJwk, y: 'AAAA' } } })))).toBe('jwk y malformed');
+    // Numbers whose digits are base64url: refused as coordinates, not by a decoder's exception.
+    expect(await refusal(await makeProof(es256, claims({ header: { jwk: { ...es256.publicJwk, x: 1234 } } })))).toBe('jwk x malformed');
+    expect(await refusal(await makeProof(ed25519, claims({ header: { jwk: { ...ed25519.publicJwk, x: 5678 } } })))).toBe('jwk x malformed');
+    expect(await refusal(await makeProof(es256, claims({ header: { jwk: { ...es256.publicJwk, y: `${es256.publicJwk.y as string}=` } } })))).toBe('jwk y malformed');
     expect(await refusal(await makeProof(es256, claims({ header: { jwk: undefined } })))).toBe('no jwk');
     expect(await refusal(await makeProof(es256, claims({ header: { jwk: 'key' } })))).toBe('no jwk');
     expect(await refusal(await makeProof(es256, claims({ header: { jwk: null } })))).toBe('no jwk');
