@@ -17,7 +17,7 @@ import { errorHandler, methodNotAllowed, notFound, RETRY_AFTER_SECONDS, sendErro
 import { HashingGate } from './hashing-gate.js';
 import { loginOutcomes } from './login-outcomes.js';
 import { principalOf, requireAuth } from './require-auth.js';
-import { captureRoutePattern, labelRoute } from './route-pattern.js';
+import { captureRoutePatterns, labelRoute } from './route-pattern.js';
 import { authRoutes } from './routes/auth.js';
 import { docsRoutes } from './routes/docs.js';
 import { homePage } from './routes/home.js';
@@ -102,7 +102,8 @@ export function createApp(deps: AppDependencies, options: AppOptions = {}): Expr
   app.disable('x-powered-by');
   app.set('trust proxy', config.trustProxyHops);
   app.locals.sessions = sessions;
-  app.use(captureRoutePattern, accessLog(logger));
+  captureRoutePatterns(app);
+  app.use(accessLog(logger));
   if (deps.metrics) app.use(requestMetrics(deps.metrics));
   if (deps.events) app.use(loginOutcomes(deps.events));
   const hashingGate = new HashingGate(config.loginConcurrency);

@@ -45,9 +45,9 @@ function accessLine(req: Request, res: Response, durationMs: number): Record<str
  * client IP as `TRUST_PROXY` resolves it. No header value (`Authorization`, `Cookie`, `DPoP`,
  * `Set-Cookie`...) and no body is ever written. The request id (see {@link REQUEST_ID_PATTERN}) is
  * echoed in `X-Request-Id` and bound to `req.log`, so other lines of the same request carry it.
- * Mount it after `captureRoutePattern`.
+ * Route patterns come from `captureRoutePatterns(app)`.
  *
- * @example app.use(captureRoutePattern, accessLog(logger));
+ * @example captureRoutePatterns(app); app.use(accessLog(logger));
  */
 export function accessLog(logger: Logger): RequestHandler {
   const middleware = pinoHttp({
