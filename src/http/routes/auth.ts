@@ -10,6 +10,7 @@ import type { HashingGate } from '../hashing-gate.js';
 import { proofPresentation } from '../dpop.js';
 import { methodNotAllowed } from '../error-handler.js';
 import { principalOf, requireAuth } from '../require-auth.js';
+import { sendNoStore } from '../respond.js';
 import { parseBody } from '../validate.js';
 
 const REFRESH_COOKIE = 'refresh_token';
@@ -49,10 +50,9 @@ export function authRoutes(config: Config, sessions: SessionService, { throttle,
     res.append('Set-Cookie', cookie(grant.refreshToken, grant.body.refresh_expires_in));
   const clearRefreshCookie = (res: Response) => res.append('Set-Cookie', cookie('', 0));
   const sendGrant = (res: Response, grant: TokenGrant, transport: 'cookie' | 'body') => {
-    res.set('Cache-Control', 'no-store');
-    if (transport === 'body') return res.json({ ...grant.body, refresh_token: grant.refreshToken });
+    if (transport === 'body') return sendNoStore(res, { ...grant.body, refresh_token: grant.refreshToken });
     setRefreshCookie(res, grant);
-    return res.json(grant.body);
+    return sendNoStore(res, grant.body);
   };
 
   router.route('/login').post(async (req, res) => {
@@ -86,8 +86,7 @@ export function authRoutes(config: Config, sessions: SessionService, { throttle,
   router.route('/verify').get(auth, (_req, res) => {
     const { claims } = principalOf(res);
     const { sub, sid, iss, aud, iat, exp, jti, cnf } = claims;
-    res.set('Cache-Control', 'no-store');
-    res.json({ active: true, sub, sid, iss, aud, iat, exp, jti, ...(cnf === undefined ? {} : { cnf: { jkt: cnf.jkt } }) });
+    sendNoStore(res, { active: true, sub, sid, iss, aud, iat, exp, jti, ...(cnf === undefined ? {} : { cnf: { jkt: cnf.jkt } }) });
   });
 
   router.route('/logout').post(auth, async (_req, res) => {
@@ -105,8 +104,7 @@ export function authRoutes(config: Config, sessions: SessionService, { throttle,
   router.route('/sessions').get(auth, async (_req, res) => {
     const { user, session: current } = principalOf(res);
     const list = await sessions.listSessions(user.id);
-    res.set('Cache-Control', 'no-store');
-    res.json({
+    sendNoStore(res, {
       sessions: list.map((s) => ({
         id: s.id,
         created_at: new Date(s.createdAt).toISOString(),
