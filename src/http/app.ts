@@ -1,4 +1,3 @@
-import cookieParser from 'cookie-parser';
 import express, { type Express, type RequestHandler } from 'express';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,6 +13,7 @@ import type { SessionService } from '../sessions/service.js';
 import type { SessionStore } from '../store/types.js';
 import type { LoginThrottle } from '../throttle/index.js';
 import { errorHandler, methodNotAllowed, notFound, RETRY_AFTER_SECONDS, sendError } from './error-handler.js';
+import { cookies, jsonBody } from './body.js';
 import { HashingGate } from './hashing-gate.js';
 import { loginOutcomes } from './login-outcomes.js';
 import { principalOf, requireAuth } from './require-auth.js';
@@ -63,9 +63,6 @@ export interface AppOptions {
    */
   readonly isShuttingDown?: () => boolean;
 }
-
-/** Largest JSON body accepted (a 8192-bit RSA client key fits comfortably). */
-const BODY_LIMIT = '16kb';
 
 /**
  * The built demo page (`scripts/build-web.mjs`). Two levels up from this module is the package root
@@ -118,9 +115,6 @@ export function createApp(deps: AppDependencies, options: AppOptions = {}): Expr
   const hashingGate = new HashingGate(config.loginConcurrency);
   app.locals.hashingGate = hashingGate;
   app.use(securityHeaders);
-  // inflate: false: a compressed body is refused (415) instead of being inflated.
-  app.use(express.json({ limit: BODY_LIMIT, strict: true, inflate: false }));
-  app.use(cookieParser());
 
   app.get('/', homePage);
   app.route('/.well-known/jwks.json').get((_req, res) => {
@@ -149,6 +143,8 @@ export function createApp(deps: AppDependencies, options: AppOptions = {}): Expr
     sendNoStore(res, { sub: user.id, username: user.username, session_id: session.id });
   }).all(methodNotAllowed);
 
+  // The built-in routes parse a body or cookies only where they read one; a team's routes get both.
+  app.use(jsonBody, cookies);
   options.routes?.(app, sessions);
   app.use(docsRoutes());
   app.use(

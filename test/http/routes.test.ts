@@ -129,6 +129,15 @@ describe('GET /api/me', () => {
     expect(head.headers['content-length']).toBe(get.headers['content-length']);
     expect(head.headers['cache-control']).toBe('no-store');
   });
+
+  it('ignores a body, even a malformed one, as it takes none (so does logout)', async () => {
+    const { bearer } = await login(server.app, 'alice', PASSWORD);
+    const malformed = '{"username": "alice"';
+    const me = await request(server.app).get('/api/me').set('Authorization', `Bearer ${bearer}`).set('Content-Type', 'application/json').send(malformed);
+    expect({ status: me.status, username: me.body.username as unknown }).toEqual({ status: 200, username: 'alice' });
+    await request(server.app).post('/auth/logout').set('Authorization', `Bearer ${bearer}`).set('Content-Type', 'application/json').send(malformed).expect(204);
+    await request(server.app).get('/api/me').set('Authorization', `Bearer ${bearer}`).expect(401);
+  });
 });
 
 describe('POST /auth/login', () => {

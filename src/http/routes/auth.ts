@@ -6,6 +6,7 @@ import type { SessionService, TokenGrant } from '../../sessions/service.js';
 import type { LoginThrottle } from '../../throttle/index.js';
 import { parseClientKey } from '../../tokens/client-key.js';
 import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from '../../users/password.js';
+import { cookies, jsonBody } from '../body.js';
 import type { HashingGate } from '../hashing-gate.js';
 import { proofPresentation } from '../dpop.js';
 import { methodNotAllowed } from '../error-handler.js';
@@ -55,7 +56,7 @@ export function authRoutes(config: Config, sessions: SessionService, { throttle,
     return sendNoStore(res, grant.body);
   };
 
-  router.route('/login').post(async (req, res) => {
+  router.route('/login').post(jsonBody, async (req, res) => {
     const body = parseBody(loginBody, req.body);
     const clientKey = await parseClientKey(body.client_key);
     const proof = proofPresentation(req, config.issuer);
@@ -65,7 +66,7 @@ export function authRoutes(config: Config, sessions: SessionService, { throttle,
     sendGrant(res, grant, body.refresh_transport);
   });
 
-  router.route('/refresh').post(async (req, res) => {
+  router.route('/refresh').post(jsonBody, cookies, async (req, res) => {
     // Whatever is wrong with the presented token (missing, not a string, malformed) is invalid_grant.
     const body: unknown = req.body;
     const inBody = typeof body === 'object' && body !== null && 'refresh_token' in body ? (body as { refresh_token: unknown }).refresh_token : undefined;
@@ -123,7 +124,7 @@ export function authRoutes(config: Config, sessions: SessionService, { throttle,
   });
 
   // Guessing the current password with a stolen bearer costs an argon2 hash each: failures are limited per user.
-  router.route('/password').post(auth, async (req, res) => {
+  router.route('/password').post(jsonBody, auth, async (req, res) => {
     const body = parseBody(passwordBody, req.body);
     const principal = principalOf(res);
     await gate.run(() => throttle.passwordChange(principal.user.id, () => sessions.changePassword(principal, body.current_password, body.new_password)));
