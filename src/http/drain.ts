@@ -34,8 +34,15 @@ interface Connection {
   idleTimer: NodeJS.Timeout | undefined;
 }
 
-/** `METHOD /path` of a response's request, without the query, short enough for a log line. */
-const describe = (res: ServerResponse): string => `${res.req.method ?? '?'} ${(res.req.url ?? '').split('?')[0]?.slice(0, 100) ?? ''}`;
+/**
+ * `METHOD /path` of a response's request, without the query, short enough for a log line. The path
+ * as received (Express's `originalUrl`): inside a mounted router, `url` lacks the mount path, and a
+ * body is read there, by the route that takes it.
+ */
+const describe = (res: ServerResponse): string => {
+  const req = res.req as ServerResponse['req'] & { originalUrl?: string };
+  return `${req.method ?? '?'} ${(req.originalUrl ?? req.url ?? '').split('?')[0]?.slice(0, 100) ?? ''}`;
+};
 
 /**
  * An HTTP server that times out slow requests and drains the way a load balancer does.

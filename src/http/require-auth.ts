@@ -2,10 +2,14 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { HttpError } from '../errors.js';
 import { INVALID_TOKEN_CHALLENGE, MISSING_TOKEN_CHALLENGE } from './error-handler.js';
 import { proofPresentation } from './dpop.js';
+import type { Credentials } from '../sessions/proofs.js';
 import type { Principal, SessionService } from '../sessions/service.js';
 
 /** `Authorization: Bearer <token>` or `Authorization: DPoP <token>`; the scheme is case-insensitive. */
 const AUTHORIZATION = /^(Bearer|DPoP) ([^\s]+)$/i;
+
+/** The `htu` of a Bearer request: none, as no proof is checked for it. */
+const NO_URLS: readonly string[] = Object.freeze([]);
 
 /**
  * Reads the principal that {@link requireAuth} attached to a request.
@@ -38,7 +42,7 @@ export function principalOf(res: Response): Principal {
  */
 export function requireAuth(sessions: SessionService): RequestHandler {
   return async (req: Request, res: Response, next: NextFunction) => {
-    const header = req.get('authorization');
+    const header = req.headers.authorization;
     if (header === undefined) {
       return next(new HttpError('invalid_token', 'A bearer token is required', { 'WWW-Authenticate': MISSING_TOKEN_CHALLENGE }));
     }
@@ -49,8 +53,12 @@ export function requireAuth(sessions: SessionService): RequestHandler {
     const scheme = (match[1] as string).toLowerCase() === 'dpop' ? 'DPoP' : 'Bearer';
     // The error handler answers a refusal with a challenge of the scheme the request used.
     res.locals.authScheme = scheme;
+    const token = match[2] as string;
+    // Only the DPoP scheme has a proof to check: a Bearer request spares the parsing of its URL.
+    const credentials: Credentials =
+      scheme === 'DPoP' ? { scheme, token, ...proofPresentation(req, sessions.issuer) } : { scheme, token, proof: undefined, htm: req.method, htu: NO_URLS };
     try {
-      res.locals.principal = await sessions.authenticate({ scheme, token: match[2] as string, ...proofPresentation(req, sessions.issuer) });
+      res.locals.principal = await sessions.authenticate(credentials);
       next();
     } catch (error) {
       next(error);

@@ -1,36 +1,43 @@
-import type { Request, RequestHandler, Response } from 'express';
+import type { Express, Request, RequestHandler, Response } from 'express';
 
 /** The label of a request that no route matched (an unknown path, or a body refused before routing). */
 export const UNMATCHED_ROUTE = 'unmatched';
 
-const PATTERN = Symbol('routePattern');
+const ROUTE = Symbol('route');
+const MATCHED_PATH = Symbol('matchedRoutePath');
+const BASE_URL = Symbol('matchedBaseUrl');
 
-type Observed = Request & { [PATTERN]?: string };
+type Observed = Request & { [ROUTE]?: unknown; [MATCHED_PATH]?: unknown; [BASE_URL]?: string };
 
 /**
- * Remembers the full pattern of the route that handles a request (`/auth/sessions/:id`, never the raw
- * path), for metrics labels and the access log. Mount it first.
+ * Remembers the route that handles each request of `app`, and its mount path at that moment, so that
+ * {@link routePatternOf} gives the full pattern (`/auth/sessions/:id`, never the raw path) for metrics
+ * labels and the access log. Call it once, right after `express()`.
  *
  * Express sets `req.route` when a route matches, and `req.baseUrl` is the router's mount path only at
  * that moment: a router restores it when an error leaves it, before the error handler and the
- * response's end. So the pattern is taken when `req.route` is set.
+ * response's end. So the mount path is taken when `req.route` is set. The accessor lives on the app's
+ * request prototype (`app.request`), defined once, instead of an accessor and two closures defined
+ * on every request.
  *
- * @example app.use(captureRoutePattern);
+ * @example const app = express(); captureRoutePatterns(app);
  */
-export const captureRoutePattern: RequestHandler = (req, _res, next) => {
-  let route: unknown;
-  Object.defineProperty(req, 'route', {
+export function captureRoutePatterns(app: Express): void {
+  Object.defineProperty(app.request, 'route', {
     configurable: true,
     enumerable: true,
-    get: () => route,
-    set(value: unknown) {
-      route = value;
-      const path = (value as { path?: unknown } | undefined)?.path;
-      if (path !== undefined) (req as Observed)[PATTERN] = `${req.baseUrl}${String(path)}`;
+    get(this: Observed) {
+      return this[ROUTE];
+    },
+    set(this: Observed, value: { path?: unknown } | undefined) {
+      this[ROUTE] = value;
+      const path = value?.path;
+      if (path === undefined) return;
+      this[MATCHED_PATH] = path;
+      this[BASE_URL] = this.baseUrl;
     },
   });
-  next();
-};
+}
 
 /**
  * Names a group of requests that no route handles, such as the static files of a page
@@ -52,6 +59,9 @@ export function labelRoute(label: string): RequestHandler {
  * @example metrics.httpRequests.inc({ method: req.method, route: routePatternOf(req, res), status: '200' });
  */
 export function routePatternOf(req: Request, res: Response): string {
+  const observed = req as Observed;
+  const base = observed[BASE_URL];
+  if (base !== undefined) return `${base}${String(observed[MATCHED_PATH])}`;
   const label: unknown = res.locals.routeLabel;
-  return (req as Observed)[PATTERN] ?? (typeof label === 'string' ? label : UNMATCHED_ROUTE);
+  return typeof label === 'string' ? label : UNMATCHED_ROUTE;
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import type { ServerResponse } from 'node:http';
 import type { Request, RequestHandler, Response } from 'express';
 import type { Logger } from 'pino';
-import { pinoHttp } from 'pino-http';
 import { routePatternOf } from '../http/route-pattern.js';
 
 /** The header a request id is taken from and echoed in. */
@@ -15,6 +15,16 @@ export const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /** The `msg` of every access log line. */
 export const ACCESS_MESSAGE = 'request';
+
+const REQUEST_ID = Symbol('requestId');
+const BASE_LOGGER = Symbol('accessLogger');
+const REQUEST_LOGGER = Symbol('requestLogger');
+const HAS_REQUEST_LOG = Symbol('hasRequestLog');
+const STARTED = Symbol('started');
+const WRITTEN = Symbol('accessLineWritten');
+
+type Logged = Request & { log?: Logger; [REQUEST_ID]?: string; [BASE_LOGGER]?: Logger; [REQUEST_LOGGER]?: Logger; [HAS_REQUEST_LOG]?: true };
+type Timed = ServerResponse & { [STARTED]?: number; [WRITTEN]?: true };
 
 /** The request's id: the presented `X-Request-Id` when it is sane, else a new UUID; echoed in the response. */
 function requestIdOf(req: Request, res: Response): string {
@@ -37,6 +47,36 @@ function accessLine(req: Request, res: Response, durationMs: number): Record<str
 }
 
 /**
+ * `req.log`: the access log's logger bound to the request id, made on first use (most requests
+ * never log anything but their access line). Defined once on the app's request prototype, not on
+ * each request (an accessor and its closures made per request cost more than the log line's use).
+ */
+function defineRequestLog(prototype: object): void {
+  Object.defineProperties(prototype, {
+    [HAS_REQUEST_LOG]: { value: true },
+    log: {
+      configurable: true,
+      get(this: Logged): Logger | undefined {
+        const base = this[BASE_LOGGER];
+        if (base === undefined) return undefined;
+        return (this[REQUEST_LOGGER] ??= base.child({ request_id: this[REQUEST_ID] }));
+      },
+      set(this: Logged, logger: Logger) {
+        this[REQUEST_LOGGER] = logger;
+      },
+    },
+  });
+}
+
+/** Writes the access line once: on `finish` of a completed response, or on `close` of an aborted one. */
+function writeAccessLine(this: Timed): void {
+  if (this[WRITTEN]) return;
+  this[WRITTEN] = true;
+  const req = this.req as Logged;
+  (req.log as Logger).info(accessLine(req, this as unknown as Response, Date.now() - (this[STARTED] as number)), ACCESS_MESSAGE);
+}
+
+/**
  * The access log: one JSON line per request at `info`, written when the response ends (or the
  * connection closes first, then with `aborted: true`):
  * `{"request_id", "method", "route", "status", "duration_ms", "ip", "msg": "request"}`.
@@ -45,25 +85,22 @@ function accessLine(req: Request, res: Response, durationMs: number): Record<str
  * client IP as `TRUST_PROXY` resolves it. No header value (`Authorization`, `Cookie`, `DPoP`,
  * `Set-Cookie`...) and no body is ever written. The request id (see {@link REQUEST_ID_PATTERN}) is
  * echoed in `X-Request-Id` and bound to `req.log`, so other lines of the same request carry it.
- * Mount it after `captureRoutePattern`.
+ * Route patterns come from `captureRoutePatterns(app)`. When `info` is off, nothing is timed or
+ * listened to: the request only gets its id.
  *
- * @example app.use(captureRoutePattern, accessLog(logger));
+ * @example captureRoutePatterns(app); app.use(accessLog(logger));
  */
 export function accessLog(logger: Logger): RequestHandler {
-  const middleware = pinoHttp({
-    logger,
-    genReqId: (req, res) => requestIdOf(req as Request, res as Response),
-    // No request or response object is bound or serialized: only the fields of accessLine().
-    quietReqLogger: true,
-    quietResLogger: true,
-    wrapSerializers: false,
-    serializers: { req: () => undefined, res: () => undefined },
-    customAttributeKeys: { reqId: 'request_id' },
-    customLogLevel: () => 'info',
-    customSuccessObject: (req, res, value: { responseTime: number }) => accessLine(req as Request, res as Response, value.responseTime),
-    customErrorObject: (req, res, _error, value: { responseTime: number }) => accessLine(req as Request, res as Response, value.responseTime),
-    customSuccessMessage: () => ACCESS_MESSAGE,
-    customErrorMessage: () => ACCESS_MESSAGE,
-  });
-  return (req, res, next) => middleware(req, res, next);
+  return (req, res, next) => {
+    const logged = req as Logged;
+    if (logged[HAS_REQUEST_LOG] !== true) defineRequestLog(Object.getPrototypeOf(req) as object);
+    logged[REQUEST_ID] = requestIdOf(req, res);
+    logged[BASE_LOGGER] = logger;
+    if (logger.isLevelEnabled('info')) {
+      (res as Timed)[STARTED] = Date.now();
+      res.once('finish', writeAccessLine);
+      res.once('close', writeAccessLine);
+    }
+    next();
+  };
 }

@@ -5,10 +5,10 @@ import type { Metrics } from './registry.js';
 /**
  * Counts and times every request into `jwe_auth_http_requests_total` and
  * `jwe_auth_http_request_duration_seconds`, labelled by method, route pattern and status. A request
- * whose connection closed before its response ended is labelled `status="aborted"`. Mount it after
- * `captureRoutePattern`.
+ * whose connection closed before its response ended is labelled `status="aborted"`. Route patterns come from
+ * `captureRoutePatterns(app)`.
  *
- * @example app.use(captureRoutePattern, requestMetrics(metrics));
+ * @example captureRoutePatterns(app); app.use(requestMetrics(metrics));
  */
 export function requestMetrics(metrics: Pick<Metrics, 'httpRequests' | 'httpDuration'>): RequestHandler {
   return (req, res, next) => {

@@ -8,7 +8,7 @@ import type { SessionStore } from './types.js';
 export type { SessionStore, SessionRecord, RefreshTokenFacts, RefreshAdvance } from './types.js';
 export { isLive } from './types.js';
 export { MemorySessionStore } from './memory.js';
-export { SqliteSessionStore } from './sqlite.js';
+export { SqliteSessionStore, type SqliteStoreOptions } from './sqlite.js';
 export { RedisSessionStore, DEFAULT_REDIS_PREFIX, type RedisStoreOptions } from './redis.js';
 export { PostgresSessionStore } from './postgres.js';
 
@@ -27,12 +27,13 @@ export interface StoreConnections {
  * @throws {import('../errors.js').StoreUnavailableError} when Redis or PostgreSQL does not answer.
  * @throws {import('../errors.js').MigrationError} when the store's tables cannot be brought up to date.
  */
-export async function createStore(config: Pick<Config, 'store' | 'redisUrl' | 'redisPrefix'>, connections: StoreConnections): Promise<SessionStore> {
+export async function createStore(config: Pick<Config, 'store' | 'redisUrl' | 'redisPrefix' | 'databaseUrl'>, connections: StoreConnections): Promise<SessionStore> {
   switch (config.store) {
     case 'memory':
       return new MemorySessionStore();
     case 'sqlite':
-      return new SqliteSessionStore(required(connections.sqlite, 'SQLite'));
+      // Without DATABASE_URL the users live in the same SQLite file.
+      return new SqliteSessionStore(required(connections.sqlite, 'SQLite'), { usersInSameFile: config.databaseUrl === undefined });
     case 'postgres': {
       const { PostgresSessionStore } = await import('./postgres.js');
       return PostgresSessionStore.open(required(connections.postgres, 'PostgreSQL'));

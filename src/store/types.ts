@@ -1,4 +1,5 @@
 import type { JWK } from 'jose';
+import type { User } from '../users/directory.js';
 
 /**
  * A session as the store keeps it: one per login, bound to the client key it was opened with.
@@ -82,6 +83,15 @@ export interface SessionStore {
 
   /** The session with this id, revoked or not, or `null` when unknown or past its absolute end at `now`. */
   getSession(id: string, now: number): Promise<SessionRecord | null>;
+
+  /**
+   * Optional, offered only by a store whose database also holds the user directory: the session
+   * (as {@link SessionStore.getSession}) with the user `userId` (or `null` for an unknown user), read
+   * in one step; `null` when the session is unknown or past its absolute end at `now`. Protected
+   * requests use it instead of two reads; it caches nothing, so a revocation or a disabled user is
+   * seen by the next request.
+   */
+  getSessionWithUser?(id: string, userId: string, now: number): Promise<{ session: SessionRecord; user: User | null } | null>;
 
   /**
    * The facts about a presented refresh token (by hash), read atomically, or `null` when the token

@@ -18,7 +18,8 @@ const MIGRATIONS: readonly string[] = [
    );`,
 ];
 
-interface UserRow {
+/** A row of the `users` table. */
+export interface UserRow {
   id: string;
   username: string;
   password_hash: string;
@@ -27,7 +28,8 @@ interface UserRow {
   password_changed_at: number;
 }
 
-const toUser = (row: UserRow): User => ({
+/** A `users` row as a {@link User}. */
+export const toUser = (row: UserRow): User => ({
   id: row.id,
   username: row.username,
   passwordHash: row.password_hash,

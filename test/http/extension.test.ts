@@ -36,6 +36,20 @@ describe('routes added with createApp({ routes })', () => {
     expect((await request(app).get('/api/nothing').expect(404)).body.error).toBe('not_found');
   });
 
+  it('gives a team route its JSON body and cookies parsed, with the same answers to a bad body', async () => {
+    const app = createApp(server.runtime, {
+      routes(router) {
+        router.post('/api/echo', (req, res) => {
+          res.json({ body: req.body as unknown, theme: (req.cookies as Record<string, string>).theme });
+        });
+      },
+    });
+    const echoed = await request(app).post('/api/echo').set('Cookie', 'theme=dark').send({ n: 1 }).expect(200);
+    expect(echoed.body).toEqual({ body: { n: 1 }, theme: 'dark' });
+    const malformed = await request(app).post('/api/echo').set('Content-Type', 'application/json').send('{"n":').expect(400);
+    expect(malformed.body).toEqual({ error: 'invalid_request', error_description: 'the body is not valid JSON' });
+  });
+
   it('adds the Bearer challenge to a 401 a team route raises after the bearer was accepted', async () => {
     const app = createApp(server.runtime, {
       routes(router, sessions) {

@@ -1,6 +1,7 @@
 import request from 'supertest';
 import { calculateJwkThumbprint, type JWK } from 'jose';
 import { makeClientKey, type ClientKeyPair } from '../helpers/client.js';
+import { login } from '../helpers/flow.js';
 import { startTestServer, type TestServer } from '../helpers/runtime.js';
 
 const PASSWORD = 'correct horse battery';
@@ -113,6 +114,29 @@ describe('a route asked with a method it does not have', () => {
     const options = await request(server.app).options('/auth/login');
     expect({ status: options.status, allow: options.headers.allow }).toEqual({ status: 204, allow: 'POST, OPTIONS' });
     expect((await request(server.app).head('/healthz')).status).toBe(200);
+  });
+});
+
+describe('GET /api/me', () => {
+  it('answers JSON no cache may keep, without an ETag, and HEAD with the same headers and no body', async () => {
+    const { bearer } = await login(server.app, 'alice', PASSWORD);
+    const get = await request(server.app).get('/api/me').set('Authorization', `Bearer ${bearer}`).expect(200);
+    expect(get.body).toEqual({ sub: expect.any(String), username: 'alice', session_id: expect.any(String) });
+    expect(get.headers).toMatchObject({ 'cache-control': 'no-store', 'content-type': 'application/json; charset=utf-8', 'x-content-type-options': 'nosniff' });
+    expect(get.headers.etag).toBeUndefined();
+    const head = await request(server.app).head('/api/me').set('Authorization', `Bearer ${bearer}`).expect(200);
+    expect(head.text).toBeUndefined();
+    expect(head.headers['content-length']).toBe(get.headers['content-length']);
+    expect(head.headers['cache-control']).toBe('no-store');
+  });
+
+  it('ignores a body, even a malformed one, as it takes none (so does logout)', async () => {
+    const { bearer } = await login(server.app, 'alice', PASSWORD);
+    const malformed = '{"username": "alice"';
+    const me = await request(server.app).get('/api/me').set('Authorization', `Bearer ${bearer}`).set('Content-Type', 'application/json').send(malformed);
+    expect({ status: me.status, username: me.body.username as unknown }).toEqual({ status: 200, username: 'alice' });
+    await request(server.app).post('/auth/logout').set('Authorization', `Bearer ${bearer}`).set('Content-Type', 'application/json').send(malformed).expect(204);
+    await request(server.app).get('/api/me').set('Authorization', `Bearer ${bearer}`).expect(401);
   });
 });
 

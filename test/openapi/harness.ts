@@ -85,5 +85,9 @@ export const whileAuthenticationBreaks = (server: TestServer, during: () => Prom
   withReplaced(server.runtime.sessions, 'authenticate', boom, during);
 
 /** The store cannot read sessions (503 on every protected route) while `during` runs. */
-export const whileStoreCannotRead = (server: TestServer, during: () => Promise<void>) =>
-  withReplaced(server.runtime.store, 'getSession', () => Promise.reject(new StoreUnavailableError('injected')), during);
+export const whileStoreCannotRead = (server: TestServer, during: () => Promise<void>) => {
+  const unavailable = () => Promise.reject(new StoreUnavailableError('injected'));
+  // A SQLite store sharing the users' file reads a protected request's session with getSessionWithUser.
+  const joined = server.runtime.store.getSessionWithUser === undefined ? during : () => withReplaced(server.runtime.store, 'getSessionWithUser', unavailable, during);
+  return withReplaced(server.runtime.store, 'getSession', unavailable, joined);
+};

@@ -50,4 +50,27 @@ describe('AcceptCache', () => {
     expect(cache.get('b', '1', 0)?.jti).toBe('b');
     expect(cache.get('c', '1', 0)?.jti).toBe('c');
   });
+
+  it('evicts the oldest entries beyond its character budget, and never keeps a bearer longer than the budget', () => {
+    const cache = new AcceptCache(10, 8);
+    cache.get('warm', '1');
+    cache.set('aaa', '1', claims(exp, 'a'));
+    cache.set('bbb', '1', claims(exp, 'b'));
+    cache.set('cc', '1', claims(exp, 'c'));
+    expect(cache.get('aaa', '1', 0)?.jti).toBe('a');
+    cache.set('dd', '1', claims(exp, 'd'));
+    expect([cache.get('aaa', '1', 0), cache.get('bbb', '1', 0)?.jti, cache.get('cc', '1', 0)?.jti, cache.get('dd', '1', 0)?.jti]).toEqual([undefined, 'b', 'c', 'd']);
+    cache.set('123456789', '1', claims(exp, 'long'));
+    expect(cache.get('123456789', '1', 0)).toBeUndefined();
+    expect(cache.get('dd', '1', 0)?.jti).toBe('d');
+  });
+
+  it('counts a bearer remembered twice once', () => {
+    const cache = new AcceptCache(10, 6);
+    cache.get('warm', '1');
+    cache.set('aaa', '1', claims(exp, 'a1'));
+    cache.set('aaa', '1', claims(exp, 'a2'));
+    cache.set('bbb', '1', claims(exp, 'b'));
+    expect([cache.get('aaa', '1', 0)?.jti, cache.get('bbb', '1', 0)?.jti]).toEqual(['a2', 'b']);
+  });
 });

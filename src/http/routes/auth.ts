@@ -6,10 +6,12 @@ import type { SessionService, TokenGrant } from '../../sessions/service.js';
 import type { LoginThrottle } from '../../throttle/index.js';
 import { parseClientKey } from '../../tokens/client-key.js';
 import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from '../../users/password.js';
+import { cookies, jsonBody } from '../body.js';
 import type { HashingGate } from '../hashing-gate.js';
 import { proofPresentation } from '../dpop.js';
 import { methodNotAllowed } from '../error-handler.js';
 import { principalOf, requireAuth } from '../require-auth.js';
+import { sendNoStore } from '../respond.js';
 import { parseBody } from '../validate.js';
 
 const REFRESH_COOKIE = 'refresh_token';
@@ -49,13 +51,12 @@ export function authRoutes(config: Config, sessions: SessionService, { throttle,
     res.append('Set-Cookie', cookie(grant.refreshToken, grant.body.refresh_expires_in));
   const clearRefreshCookie = (res: Response) => res.append('Set-Cookie', cookie('', 0));
   const sendGrant = (res: Response, grant: TokenGrant, transport: 'cookie' | 'body') => {
-    res.set('Cache-Control', 'no-store');
-    if (transport === 'body') return res.json({ ...grant.body, refresh_token: grant.refreshToken });
+    if (transport === 'body') return sendNoStore(res, { ...grant.body, refresh_token: grant.refreshToken });
     setRefreshCookie(res, grant);
-    return res.json(grant.body);
+    return sendNoStore(res, grant.body);
   };
 
-  router.route('/login').post(async (req, res) => {
+  router.route('/login').post(jsonBody, async (req, res) => {
     const body = parseBody(loginBody, req.body);
     const clientKey = await parseClientKey(body.client_key);
     const proof = proofPresentation(req, config.issuer);
@@ -65,7 +66,7 @@ export function authRoutes(config: Config, sessions: SessionService, { throttle,
     sendGrant(res, grant, body.refresh_transport);
   });
 
-  router.route('/refresh').post(async (req, res) => {
+  router.route('/refresh').post(jsonBody, cookies, async (req, res) => {
     // Whatever is wrong with the presented token (missing, not a string, malformed) is invalid_grant.
     const body: unknown = req.body;
     const inBody = typeof body === 'object' && body !== null && 'refresh_token' in body ? (body as { refresh_token: unknown }).refresh_token : undefined;
@@ -86,8 +87,7 @@ export function authRoutes(config: Config, sessions: SessionService, { throttle,
   router.route('/verify').get(auth, (_req, res) => {
     const { claims } = principalOf(res);
     const { sub, sid, iss, aud, iat, exp, jti, cnf } = claims;
-    res.set('Cache-Control', 'no-store');
-    res.json({ active: true, sub, sid, iss, aud, iat, exp, jti, ...(cnf === undefined ? {} : { cnf: { jkt: cnf.jkt } }) });
+    sendNoStore(res, { active: true, sub, sid, iss, aud, iat, exp, jti, ...(cnf === undefined ? {} : { cnf: { jkt: cnf.jkt } }) });
   });
 
   router.route('/logout').post(auth, async (_req, res) => {
@@ -105,8 +105,7 @@ export function authRoutes(config: Config, sessions: SessionService, { throttle,
   router.route('/sessions').get(auth, async (_req, res) => {
     const { user, session: current } = principalOf(res);
     const list = await sessions.listSessions(user.id);
-    res.set('Cache-Control', 'no-store');
-    res.json({
+    sendNoStore(res, {
       sessions: list.map((s) => ({
         id: s.id,
         created_at: new Date(s.createdAt).toISOString(),
@@ -125,7 +124,7 @@ export function authRoutes(config: Config, sessions: SessionService, { throttle,
   });
 
   // Guessing the current password with a stolen bearer costs an argon2 hash each: failures are limited per user.
-  router.route('/password').post(auth, async (req, res) => {
+  router.route('/password').post(jsonBody, auth, async (req, res) => {
     const body = parseBody(passwordBody, req.body);
     const principal = principalOf(res);
     await gate.run(() => throttle.passwordChange(principal.user.id, () => sessions.changePassword(principal, body.current_password, body.new_password)));
