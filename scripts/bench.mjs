@@ -1,94 +1,180 @@
-// Prints throughput figures for the token pipeline and a protected route. Run with `npm run bench`.
-// Loopback only, bounded in time: each HTTP run lasts BENCH_SECONDS (default 5).
-import { mkdtempSync, rmSync } from 'node:fs';
+// `npm run bench`: this server side by side with what a user would pick instead, each in its own
+// process, measured from outside by server CPU time per answered request. Method: docs/performance.md.
+//
+//   node scripts/bench.mjs [--rounds 3] [--seconds 5] [--connections 50] [--trials 20] [--json file] [--svg file] [--smoke]
+//
+// Environment: BENCH_ROUNDS, BENCH_SECONDS, BENCH_CONNECTIONS, BENCH_TRIALS; BENCH_REDIS_URL (default
+// redis://127.0.0.1:6379) and BENCH_PG_URL (default postgres://postgres@127.0.0.1:5432/postgres, where
+// a fresh database is created and dropped) for the revocation lag. A full run (not --smoke) also
+// writes bench/results/latest.json and latest.svg.
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import autocannon from 'autocannon';
-import { CompactEncrypt, calculateJwkThumbprint, compactDecrypt, exportJWK, generateKeyPair, importJWK } from 'jose';
-import { acceptAccessToken, buildRuntime, createApp, hashPassword, issueAccessToken, loadConfig, parseClientKey } from '../dist/index.js';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { addUser, login } from '../bench/lib/client.mjs';
+import { inProcessFigures } from '../bench/lib/in-process.mjs';
+import { fixedHeaders, measure, pooledHeaders, summarize } from '../bench/lib/load.mjs';
+import { makeProof, makeProofKey, signJwt } from '../bench/lib/native-jose.mjs';
+import { canReadCpu, startPeer, startServer } from '../bench/lib/processes.mjs';
+import { chartSvg, ratios, tableLines } from '../bench/lib/report.mjs';
+import { revocationLag, revocationStores } from '../bench/lib/revocation.mjs';
+import { loginIsolation, workersComparison } from '../bench/lib/sections.mjs';
 
-const seconds = Number(process.env.BENCH_SECONDS ?? 5);
-const dir = mkdtempSync(path.join(os.tmpdir(), 'jwe-auth-bench-'));
-
-async function timed(label, iterations, step) {
-  for (let i = 0; i < Math.min(50, iterations); i++) await step();
-  const started = process.hrtime.bigint();
-  for (let i = 0; i < iterations; i++) await step();
-  const ns = Number(process.hrtime.bigint() - started);
-  console.log(`${label.padEnd(44)} ${(iterations / (ns / 1e9)).toFixed(0).padStart(8)} ops/s  ${(ns / iterations / 1000).toFixed(1).padStart(8)} µs/op`);
-}
-
-async function sealFor(runtime, accessToken, privateKey) {
-  const { plaintext } = await compactDecrypt(accessToken, privateKey);
-  const enc = runtime.keys.encryption.publicJwk;
-  return new CompactEncrypt(plaintext)
-    .setProtectedHeader({ alg: enc.alg, enc: 'A256GCM', cty: 'JWT', kid: enc.kid })
-    .encrypt(await importJWK(enc, enc.alg));
-}
-
-async function http(label, url, bearer) {
-  const result = await autocannon({ url, connections: 10, duration: seconds, headers: { authorization: `Bearer ${bearer}` } });
-  const ok = result['2xx'];
-  console.log(
-    `${label.padEnd(44)} ${result.requests.average.toFixed(0).padStart(8)} req/s  p50 ${result.latency.p50} ms  p99 ${result.latency.p99} ms  (${ok} 2xx, ${result.non2xx} other)`,
-  );
-}
-
-// BENCH_STORE=redis (with REDIS_URL, default the local Redis) measures the Redis store instead of SQLite.
-const store = process.env.BENCH_STORE ?? 'sqlite';
-const config = loadConfig({
-  SQLITE_PATH: path.join(dir, 'auth.db'),
-  LOG_LEVEL: 'silent',
-  COOKIE_SECURE: 'false',
-  STORE: store,
-  ...(store === 'redis' ? { REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', REDIS_PREFIX: `jwe-auth-bench:${process.pid}:` } : {}),
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const { values: flags } = parseArgs({
+  options: {
+    smoke: { type: 'boolean', default: false },
+    rounds: { type: 'string' }, seconds: { type: 'string' }, connections: { type: 'string' }, trials: { type: 'string' },
+    json: { type: 'string' }, svg: { type: 'string' },
+  },
 });
-const runtime = await buildRuntime(config);
+const number = (flag, variable, full, smoke) => Number(flag ?? process.env[variable] ?? (flags.smoke ? smoke : full));
+const options = {
+  rounds: number(flags.rounds, 'BENCH_ROUNDS', 3, 1),
+  seconds: number(flags.seconds, 'BENCH_SECONDS', 5, 0.5),
+  connections: number(flags.connections, 'BENCH_CONNECTIONS', 50, 20),
+  trials: number(flags.trials, 'BENCH_TRIALS', 20, 3),
+  warmupSeconds: flags.smoke ? 0.25 : 1,
+};
+const redisUrl = process.env.BENCH_REDIS_URL || 'redis://127.0.0.1:6379';
+const postgresUrl = process.env.BENCH_PG_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
+const serverJs = path.join(root, 'dist', 'server.js');
+const cliJs = path.join(root, 'dist', 'cli', 'index.js');
+const out = (line = '') => process.stdout.write(`${line}\n`);
+
+if (!canReadCpu()) throw new Error('the bench reads server CPU time from /proc: it runs on Linux only');
+if (!existsSync(serverJs)) throw new Error('dist/ is not built: run `npm run build` (or `npm run bench`, which builds first)');
+
+const dir = mkdtempSync(path.join(os.tmpdir(), 'jwe-auth-bench-'));
+const running = [];
+const track = async (started) => {
+  const proc = await started;
+  running.push(proc);
+  return proc;
+};
+const stopAll = () => Promise.all(running.splice(0).map((proc) => proc.stop()));
+process.once('SIGINT', () => void stopAll().finally(() => process.exit(130)));
+
+/** A server as `npm start` runs it, with its own SQLite file and the bench user. */
+function ourServer(name, extra = {}) {
+  const env = { SQLITE_PATH: path.join(dir, `${name}.db`), LOG_LEVEL: 'silent', COOKIE_SECURE: 'false', ...extra };
+  addUser(cliJs, env);
+  return track(startServer(name, serverJs, env));
+}
+
 try {
-  const { privateKey, publicKey } = await generateKeyPair('ECDH-ES', { crv: 'X25519' });
-  const clientJwk = await exportJWK(publicKey);
-  const clientKey = await parseClientKey(clientJwk);
-  console.log(`node ${process.version}, ${os.cpus().length} cores; signing ${runtime.keys.signing.alg}, encryption ${runtime.keys.encryption.alg}`);
-  console.log(`client key X25519 ${await calculateJwkThumbprint(clientJwk)}\n`);
+  const started = new Date();
+  out(`jwe-auth-server bench, ${started.toISOString()}: node ${process.version}, ${os.cpus().length} cores, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  out(`${options.rounds} rounds of ${options.seconds} s per case, interleaved, ${options.connections} connections, medians${flags.smoke ? ' (smoke run)' : ''}`);
 
-  const user = await runtime.users.add('bench', await hashPassword('bench password'), Date.now());
-  const issueInput = {
-    issuer: config.issuer, audience: config.audience, subject: user.id, sessionId: 'bench-session',
-    ttlMs: config.accessTokenTtl, signingKey: runtime.keys.signing, clientKey,
+  const hsSecret = randomBytes(32);
+  const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const peerClaims = { sub: 'bench', username: 'bench', sid: 'bench-session', iat: Math.floor(Date.now() / 1000), exp: Math.floor(Date.now() / 1000) + 3600 };
+  const peerScript = path.join(root, 'bench', 'peers', 'express-jwt.mjs');
+  const [empty, hs256, rs256, server, cluster] = await Promise.all([
+    track(startPeer('empty Express', path.join(root, 'bench', 'peers', 'empty.mjs'))),
+    track(startPeer('express-jwt HS256', peerScript, { BENCH_PEER_ALG: 'HS256', BENCH_PEER_KEY: hsSecret.toString('base64url') })),
+    track(startPeer('express-jwt RS256', peerScript, { BENCH_PEER_ALG: 'RS256', BENCH_PEER_KEY: rsa.publicKey.export({ type: 'spki', format: 'pem' }) })),
+    ourServer('server'),
+    ourServer('workers2', { WORKERS: '2' }),
+  ]);
+  const warm = await login(server.url);
+  const proofKey = makeProofKey();
+  const bound = await login(server.url, proofKey);
+  if (bound.tokenType !== 'DPoP') throw new Error(`a login with a DPoP proof gave a ${bound.tokenType} token`);
+  const htu = `${server.url}/api/me`;
+
+  const seenRate = {};
+  const poolSize = (id, seconds) => Math.ceil((seenRate[id] ?? 3000) * seconds * 1.5) + options.connections * 2;
+  const caseList = [
+    { id: 'empty', label: 'empty Express 5 route', target: empty, headers: () => fixedHeaders({ authorization: `Bearer ${signJwt('HS256', hsSecret, peerClaims)}` }) },
+    { id: 'hs256', label: 'express-jwt HS256 (KeyObject secret)', target: hs256, headers: () => fixedHeaders({ authorization: `Bearer ${signJwt('HS256', hsSecret, peerClaims)}` }) },
+    { id: 'rs256', label: 'express-jwt RS256 (KeyObject public key)', target: rs256, headers: () => fixedHeaders({ authorization: `Bearer ${signJwt('RS256', rsa.privateKey, peerClaims)}` }) },
+    { id: 'warm', label: 'this server, warm (one sealed token reused)', ours: true, target: server, headers: () => fixedHeaders({ authorization: `Bearer ${warm.sealed}` }) },
+    {
+      id: 'cold', label: 'this server, cold (a fresh sealing per request)', ours: true, target: server,
+      headers: (seconds) => pooledHeaders(Array.from({ length: poolSize('cold', seconds) }, () => ({ authorization: `Bearer ${warm.seal()}` }))),
+    },
+    {
+      id: 'dpop', label: 'this server, DPoP (fresh proof per request)', ours: true, target: server,
+      headers: (seconds) => pooledHeaders(Array.from({ length: poolSize('dpop', seconds) }, () => ({ authorization: `DPoP ${bound.sealed}`, dpop: makeProof(proofKey, { htm: 'GET', htu, token: bound.sealed }) }))),
+    },
+  ];
+  const run = async (spec, seconds) => {
+    const result = await measure(spec.target, { seconds, connections: options.connections, headers: spec.headers(seconds) });
+    seenRate[spec.id] = Math.max(seenRate[spec.id] ?? 0, result.rps);
+    return result;
   };
-  const sample = await issueAccessToken(issueInput);
-  const sealed = await sealFor(runtime, sample.token, privateKey);
-  const acceptOptions = { issuer: config.issuer, audience: config.audience, accessTokenTtlMs: config.accessTokenTtl };
 
-  console.log('in process');
-  await timed('issue: sign ES256 + encrypt to X25519', 2000, () => issueAccessToken(issueInput));
-  await timed('accept: decrypt X25519 + verify ES256', 2000, () => acceptAccessToken(sealed, runtime.keys, acceptOptions));
-  await timed('refuse: garbage bearer (format check)', 20000, () => acceptAccessToken('x.y', runtime.keys, acceptOptions).catch(() => undefined));
-  await timed('argon2id hash (OWASP parameters)', 10, () => hashPassword('bench password'));
-
-  const app = createApp(runtime);
-  const server = app.listen(0, '127.0.0.1');
-  await new Promise((resolve) => server.once('listening', resolve));
-  const base = `http://127.0.0.1:${server.address().port}`;
-  const login = await fetch(`${base}/auth/login`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ username: 'bench', password: 'bench password', client_key: clientJwk, refresh_transport: 'body' }),
-  }).then((r) => r.json());
-  const bearer = await sealFor(runtime, login.access_token, privateKey);
-
-  console.log(`\nHTTP over loopback, 10 connections, ${seconds} s each (${store} store)`);
-  await http('GET /api/me (full pipeline + session check)', `${base}/api/me`, bearer);
-  await http('GET /api/me with an invalid token (401)', `${base}/api/me`, 'not-a-token');
-  await http('GET /.well-known/jwks.json', `${base}/.well-known/jwks.json`, '');
-  await new Promise((resolve) => server.close(resolve));
-} finally {
-  if (store === 'redis') {
-    const { Redis } = await import('ioredis');
-    const redis = new Redis(config.redisUrl);
-    for (const key of await redis.keys(`${config.redisPrefix}*`)) await redis.unlink(key);
-    redis.disconnect();
+  for (const spec of caseList) await run(spec, options.warmupSeconds);
+  const runs = Object.fromEntries(caseList.map(({ id }) => [id, []]));
+  for (let round = 0; round < options.rounds; round++) {
+    for (const spec of caseList) runs[spec.id].push(await run(spec, options.seconds));
   }
-  await runtime.close();
+  const cases = Object.fromEntries(caseList.map(({ id }) => [id, summarize(runs[id])]));
+  const computed = ratios(cases);
+  out();
+  for (const line of tableLines(caseList, cases, computed)) out(line);
+
+  out(`\nlogin isolation: GET /api/me (warm) alone, then while 4 clients loop POST /auth/login`);
+  const isolation = await loginIsolation(server, warm.sealed, options);
+  const fmt = (value, digits = 1) => (value === null ? '–' : value.toFixed(digits));
+  out(`  p99 alone ${fmt(isolation.alone.p99)} ms, during ${fmt(isolation.during.p99)} ms: ${fmt(isolation.p99Ratio, 2)}× (goal ≤ 2×); req/s ${fmt(isolation.alone.rps, 0)} → ${fmt(isolation.during.rps, 0)}`);
+  const l = isolation.logins;
+  out(`  logins: ${l.total} answered: ${l.ok} 200, ${l.tooMany} 429, ${l.unavailable} 503 (${l.withRetryAfter} of those with Retry-After), ${l.other} other; p50 ${fmt(l.p50Ms, 0)} ms, p99 ${fmt(l.p99Ms, 0)} ms`);
+
+  out('\nWORKERS=2 against WORKERS=1, warm GET /api/me (CPU summed over the workers and the primary)');
+  const clusterToken = await login(cluster.url);
+  const workers = await workersComparison(server, cluster, warm.sealed, clusterToken.sealed, options);
+  for (const [name, w] of [['WORKERS=1', workers.workers1], ['WORKERS=2', workers.workers2]]) {
+    out(`  ${name}: ${fmt(w.rps, 0)} req/s, ${fmt(w.cpuUsPerRequest, 0)} CPU µs/req, p50 ${fmt(w.p50)} ms, p99 ${fmt(w.p99)} ms, ${w.ok} 2xx, ${w.non2xx} non-2xx`);
+  }
+  out(`  throughput ratio ${fmt(workers.rpsRatio, 2)}× (goal ≥ 1.6×; the load generator shares the cores)`);
+  await stopAll();
+
+  out(`\nrevocation lag between two instances (logout on A → first 401 on B), ${options.trials} trials`);
+  const revocation = {};
+  for (const store of await revocationStores({ redisUrl, postgresUrl, dir })) {
+    if (store.skipped) {
+      out(`  ${store.name}: skipped: ${store.skipped}`);
+      revocation[store.name] = { skipped: store.skipped };
+      continue;
+    }
+    try {
+      const lag = await revocationLag(store, { serverJs, cliJs, dir, trials: options.trials });
+      revocation[store.name] = lag;
+      out(`  ${store.name}: p50 ${fmt(lag.p50Ms)} ms, p99 ${fmt(lag.p99Ms)} ms, max ${fmt(lag.maxMs)} ms${lag.timeouts ? `, ${lag.timeouts} still accepted after 5 s` : ''}`);
+    } finally {
+      await store.cleanup();
+    }
+  }
+
+  out('\nin process (no HTTP)');
+  const inProcess = await inProcessFigures(flags.smoke ? 0.05 : 1);
+  for (const f of inProcess) out(`  ${f.label.padEnd(52)} ${f.opsPerSecond.toFixed(0).padStart(8)} ops/s ${f.usPerOp.toFixed(1).padStart(9)} µs/op`);
+
+  const results = {
+    date: started.toISOString(), node: process.version, cores: os.cpus().length, loadAverage: os.loadavg(), smoke: flags.smoke, options,
+    cases: Object.fromEntries(caseList.map(({ id, label, ours }) => [id, { label, ours: Boolean(ours), ...cases[id] }])),
+    ratios: computed, loginIsolation: isolation, workers, revocation, inProcess,
+  };
+  const caption = `${results.date.slice(0, 10)}, node ${process.version}, ${results.cores} cores; medians of ${options.rounds} × ${options.seconds} s, ${options.connections} connections`;
+  const svg = chartSvg(caseList, cases, caption);
+  const write = (file, text, shown = file) => {
+    mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+    writeFileSync(file, text);
+    out(`wrote ${shown}`);
+  };
+  out();
+  if (flags.json) write(flags.json, `${JSON.stringify(results, null, 2)}\n`);
+  if (flags.svg) write(flags.svg, svg);
+  if (!flags.smoke) {
+    write(path.join(root, 'bench', 'results', 'latest.json'), `${JSON.stringify(results, null, 2)}\n`, 'bench/results/latest.json');
+    write(path.join(root, 'bench', 'results', 'latest.svg'), svg, 'bench/results/latest.svg');
+  }
+} finally {
+  await stopAll();
   rmSync(dir, { recursive: true, force: true });
 }
