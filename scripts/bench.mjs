@@ -19,7 +19,7 @@ import { fixedHeaders, measure, pooledHeaders, summarize } from '../bench/lib/lo
 import { makeProof, makeProofKey, signJwt } from '../bench/lib/native-jose.mjs';
 import { canReadCpu, startPeer, startServer } from '../bench/lib/processes.mjs';
 import { chartSvg, ratios, tableLines } from '../bench/lib/report.mjs';
-import { revocationLag, revocationStores } from '../bench/lib/revocation.mjs';
+import { revocationLag, revocationStores, startPair } from '../bench/lib/revocation.mjs';
 import { loginIsolation, workersComparison } from '../bench/lib/sections.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -36,13 +36,14 @@ const options = {
   seconds: number(flags.seconds, 'BENCH_SECONDS', 5, 0.5),
   connections: number(flags.connections, 'BENCH_CONNECTIONS', 50, 20),
   trials: number(flags.trials, 'BENCH_TRIALS', 20, 3),
-  warmupSeconds: flags.smoke ? 0.25 : 1,
+  warmupSeconds: flags.smoke ? 0 : 1,
 };
 const redisUrl = process.env.BENCH_REDIS_URL || 'redis://127.0.0.1:6379';
 const postgresUrl = process.env.BENCH_PG_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
 const serverJs = path.join(root, 'dist', 'server.js');
 const cliJs = path.join(root, 'dist', 'cli', 'index.js');
-const out = (line = '') => process.stdout.write(`${line}\n`);
+const t0 = Date.now();
+const out = (line = "") => process.stdout.write(`${process.env.BENCH_TIMES ? `[${((Date.now() - t0) / 1000).toFixed(1)}] ` : ""}${line}\n`);
 
 if (!canReadCpu()) throw new Error('the bench reads server CPU time from /proc: it runs on Linux only');
 if (!existsSync(serverJs)) throw new Error('dist/ is not built: run `npm run build` (or `npm run bench`, which builds first)');
@@ -55,12 +56,15 @@ const track = async (started) => {
   return proc;
 };
 const stopAll = () => Promise.all(running.splice(0).map((proc) => proc.stop()));
-process.once('SIGINT', () => void stopAll().finally(() => process.exit(130)));
+/** The revocation pairs boot with everything else but outlive the first sections. */
+const pairsRunning = [];
+const stopPairs = () => Promise.all(pairsRunning.splice(0).map((pair) => pair.stop()));
+process.once('SIGINT', () => void Promise.all([stopAll(), stopPairs()]).finally(() => process.exit(130)));
 
 /** A server as `npm start` runs it, with its own SQLite file and the bench user. */
-function ourServer(name, extra = {}) {
+async function ourServer(name, extra = {}) {
   const env = { SQLITE_PATH: path.join(dir, `${name}.db`), LOG_LEVEL: 'silent', COOKIE_SECURE: 'false', ...extra };
-  addUser(cliJs, env);
+  await addUser(cliJs, env);
   return track(startServer(name, serverJs, env));
 }
 
@@ -73,6 +77,13 @@ try {
   const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const peerClaims = { sub: 'bench', username: 'bench', sid: 'bench-session', iat: Math.floor(Date.now() / 1000), exp: Math.floor(Date.now() / 1000) + 3600 };
   const peerScript = path.join(root, 'bench', 'peers', 'express-jwt.mjs');
+  const stores = await revocationStores({ redisUrl, postgresUrl, dir });
+  const pairsStarting = Promise.all(stores.filter((store) => !store.skipped).map(async (store) => {
+    const pair = await startPair(store, { serverJs, cliJs, dir });
+    pairsRunning.push(pair);
+    return pair;
+  }));
+  pairsStarting.catch(() => undefined); // Awaited (and so thrown) in the revocation section.
   const [empty, hs256, rs256, server, cluster] = await Promise.all([
     track(startPeer('empty Express', path.join(root, 'bench', 'peers', 'empty.mjs'))),
     track(startPeer('express-jwt HS256', peerScript, { BENCH_PEER_ALG: 'HS256', BENCH_PEER_KEY: hsSecret.toString('base64url') })),
@@ -87,7 +98,9 @@ try {
   const htu = `${server.url}/api/me`;
 
   const seenRate = {};
-  const poolSize = (id, seconds) => Math.ceil((seenRate[id] ?? 3000) * seconds * 1.5) + options.connections * 2;
+  // Sized for 1.5 times the fastest rate seen so far (at least 2000 req/s, 500 in a smoke run): what
+  // runs out is made during the run.
+  const poolSize = (id, seconds) => Math.ceil(Math.max(seenRate[id] ?? 0, flags.smoke ? 500 : 2000) * seconds * 1.5) + options.connections * 2;
   const caseList = [
     { id: 'empty', label: 'empty Express 5 route', target: empty, headers: () => fixedHeaders({ authorization: `Bearer ${signJwt('HS256', hsSecret, peerClaims)}` }) },
     { id: 'hs256', label: 'express-jwt HS256 (KeyObject secret)', target: hs256, headers: () => fixedHeaders({ authorization: `Bearer ${signJwt('HS256', hsSecret, peerClaims)}` }) },
@@ -95,11 +108,11 @@ try {
     { id: 'warm', label: 'this server, warm (one sealed token reused)', ours: true, target: server, headers: () => fixedHeaders({ authorization: `Bearer ${warm.sealed}` }) },
     {
       id: 'cold', label: 'this server, cold (a fresh sealing per request)', ours: true, target: server,
-      headers: (seconds) => pooledHeaders(Array.from({ length: poolSize('cold', seconds) }, () => ({ authorization: `Bearer ${warm.seal()}` }))),
+      headers: (seconds) => pooledHeaders(poolSize('cold', seconds), () => ({ authorization: `Bearer ${warm.seal()}` })),
     },
     {
       id: 'dpop', label: 'this server, DPoP (fresh proof per request)', ours: true, target: server,
-      headers: (seconds) => pooledHeaders(Array.from({ length: poolSize('dpop', seconds) }, () => ({ authorization: `DPoP ${bound.sealed}`, dpop: makeProof(proofKey, { htm: 'GET', htu, token: bound.sealed }) }))),
+      headers: (seconds) => pooledHeaders(poolSize('dpop', seconds), () => ({ authorization: `DPoP ${bound.sealed}`, dpop: makeProof(proofKey, { htm: 'GET', htu, token: bound.sealed }) })),
     },
   ];
   const run = async (spec, seconds) => {
@@ -108,7 +121,7 @@ try {
     return result;
   };
 
-  for (const spec of caseList) await run(spec, options.warmupSeconds);
+  if (options.warmupSeconds > 0) for (const spec of caseList) await run(spec, options.warmupSeconds);
   const runs = Object.fromEntries(caseList.map(({ id }) => [id, []]));
   for (let round = 0; round < options.rounds; round++) {
     for (const spec of caseList) runs[spec.id].push(await run(spec, options.seconds));
@@ -136,19 +149,23 @@ try {
 
   out(`\nrevocation lag between two instances (logout on A → first 401 on B), ${options.trials} trials`);
   const revocation = {};
-  for (const store of await revocationStores({ redisUrl, postgresUrl, dir })) {
-    if (store.skipped) {
-      out(`  ${store.name}: skipped: ${store.skipped}`);
-      revocation[store.name] = { skipped: store.skipped };
-      continue;
-    }
-    try {
-      const lag = await revocationLag(store, { serverJs, cliJs, dir, trials: options.trials });
+  try {
+    const pairs = await pairsStarting;
+    for (const store of stores) {
+      const pair = pairs.find((p) => p.store === store.name);
+      if (!pair) {
+        out(`  ${store.name}: skipped: ${store.skipped}`);
+        revocation[store.name] = { skipped: store.skipped };
+        continue;
+      }
+      const lag = await revocationLag(pair, options.trials);
       revocation[store.name] = lag;
       out(`  ${store.name}: p50 ${fmt(lag.p50Ms)} ms, p99 ${fmt(lag.p99Ms)} ms, max ${fmt(lag.maxMs)} ms${lag.timeouts ? `, ${lag.timeouts} still accepted after 5 s` : ''}`);
-    } finally {
-      await store.cleanup();
     }
+  } finally {
+    await pairsStarting.catch(() => undefined);
+    await stopPairs();
+    await Promise.all(stores.map((store) => store.cleanup?.()));
   }
 
   out('\nin process (no HTTP)');
@@ -175,6 +192,6 @@ try {
     write(path.join(root, 'bench', 'results', 'latest.svg'), svg, 'bench/results/latest.svg');
   }
 } finally {
-  await stopAll();
+  await Promise.all([stopAll(), stopPairs()]);
   rmSync(dir, { recursive: true, force: true });
 }

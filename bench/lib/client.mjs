@@ -2,7 +2,7 @@
  * This server's client as the bench plays it: users made with the CLI, a login over HTTP (DPoP-bound
  * when asked), the access token opened with the client key and its JWS sealed back to the server.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import os from 'node:os';
 import { compactDecrypt, exportJWK, generateKeyPair } from 'jose';
 import { childEnv } from './processes.mjs';
@@ -11,16 +11,22 @@ import { makeProof, sealerFor } from './native-jose.mjs';
 export const USERNAME = 'bench';
 export const PASSWORD = 'bench password, long enough';
 
-/** Runs `jwe-auth ...args` (dist/cli/index.js) with `env`; throws with its output on failure. */
-export function cli(cliJs, args, env, stdin) {
-  const result = spawnSync(process.execPath, [cliJs, ...args], { cwd: os.tmpdir(), env: childEnv(env), input: stdin, encoding: 'utf8' });
-  if (result.status !== 0) throw new Error(`jwe-auth ${args.join(' ')} exited ${result.status}: ${result.stderr}${result.stdout}`);
-  return result.stdout;
+/** Runs `jwe-auth ...args` (dist/cli/index.js) with `env`; rejects with its output on failure. */
+export function cli(cliJs, args, env, stdin = '') {
+  const child = spawn(process.execPath, [cliJs, ...args], { cwd: os.tmpdir(), env: childEnv(env), stdio: ['pipe', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk) => (output += chunk));
+  child.stderr.setEncoding('utf8').on('data', (chunk) => (output += chunk));
+  child.stdin.end(stdin);
+  return new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', (code) => (code === 0 ? resolve(output) : reject(new Error(`jwe-auth ${args.join(' ')} exited ${code}: ${output}`))));
+  });
 }
 
 /** Creates the bench user in the user directory `env` points at. */
 export function addUser(cliJs, env) {
-  cli(cliJs, ['users', 'add', USERNAME, '--password-stdin'], env, `${PASSWORD}\n`);
+  return cli(cliJs, ['users', 'add', USERNAME, '--password-stdin'], env, `${PASSWORD}\n`);
 }
 
 /** A client key pair (X25519), as a client of the contract holds one. */

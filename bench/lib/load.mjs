@@ -6,34 +6,39 @@
 import autocannon from 'autocannon';
 
 /**
- * The headers of each request. `fixed` sends the same headers every time; `pool` hands out the next
- * entry of a pre-built array on every request (a fresh sealing, a fresh DPoP proof), counting the
- * requests that found it empty (`exhausted`) instead of sending a stale entry twice unnoticed.
+ * The headers of each request. `fixedHeaders` sends the same headers every time.
  */
 export function fixedHeaders(headers) {
-  return { requests: undefined, headers, exhausted: () => 0 };
+  return { requests: undefined, headers, madeDuringRun: () => 0 };
 }
 
-export function pooledHeaders(pool, start = 0) {
-  let next = start;
-  let exhausted = 0;
+/**
+ * `pooledHeaders` hands out the next entry of a pool built before the run (a fresh sealing, a fresh
+ * DPoP proof) on every request, and makes one with `make()` when the pool runs out, so no entry is ever
+ * sent twice; `madeDuringRun()` counts those (their cost falls on the load generator, not the server).
+ */
+export function pooledHeaders(size, make) {
+  const pool = Array.from({ length: size }, make);
+  let next = 0;
+  let made = 0;
   const request = {
     setupRequest(req) {
-      let headers = pool[next++];
+      let headers = pool[next];
       if (headers === undefined) {
-        exhausted++;
-        headers = pool[pool.length - 1];
-      }
+        made++;
+        headers = make();
+      } else pool[next++] = undefined;
       return { ...req, headers: { ...req.headers, ...headers } };
     },
   };
-  return { requests: [request], headers: {}, exhausted: () => exhausted, used: () => next - start };
+  return { requests: [request], headers: {}, madeDuringRun: () => made };
 }
 
 /**
  * Sends GET `path` to `target` for `seconds` over `connections` and measures:
  * - `cpuUsPerRequest`: CPU µs of the target's processes divided by its 2xx answers;
- * - `rps`: 2xx answers per second; `p50`/`p99`: latency in ms; `non2xx`, `errors` (sockets, timeouts).
+ * - `rps`: 2xx answers per second; `p50`/`p99`: latency in ms; `non2xx`, `errors` (sockets, timeouts);
+ * - `madeDuringRun`: pooled headers the load generator had to make during the run.
  */
 export async function measure(target, { path = '/api/me', seconds, connections, headers }) {
   const before = target.cpuSeconds();
@@ -54,7 +59,7 @@ export async function measure(target, { path = '/api/me', seconds, connections, 
     ok,
     non2xx: result.non2xx,
     errors: result.errors + result.timeouts,
-    exhausted: headers.exhausted(),
+    madeDuringRun: headers.madeDuringRun(),
     cpuSeconds: cpu,
   };
 }
@@ -86,7 +91,7 @@ export function summarize(runs) {
     ok: sum('ok'),
     non2xx: sum('non2xx'),
     errors: sum('errors'),
-    exhausted: sum('exhausted'),
+    madeDuringRun: sum('madeDuringRun'),
     rounds: runs,
   };
 }

@@ -25,7 +25,7 @@ export function tableLines(caseList, cases, computed) {
   ];
   for (const { id, label } of caseList) {
     const c = cases[id];
-    const flags = [c.errors ? `${c.errors} socket errors` : '', c.exhausted ? `${c.exhausted} past the pool` : ''].filter(Boolean).join(', ');
+    const flags = [c.errors ? `${c.errors} socket errors` : '', c.madeDuringRun ? `${c.madeDuringRun} made during the run` : ''].filter(Boolean).join(', ');
     lines.push(`${label.padEnd(52)} ${fixed(c.cpuUsPerRequest).padStart(10)} ${fixed(c.rps).padStart(7)} ${fixed(c.p50, 1).padStart(7)} ${fixed(c.p99, 1).padStart(7)} ${String(c.ok).padStart(7)} ${String(c.non2xx).padStart(7)}${flags ? `  (${flags})` : ''}`);
   }
   lines.push('', 'ratios by server CPU per request (peer µs / ours µs: above 1 means this server is cheaper)');

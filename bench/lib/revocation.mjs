@@ -103,8 +103,8 @@ async function trial(a, b) {
   return null;
 }
 
-/** Starts instances A and B on `store` (shared keys in `dir`), runs `trials`, and reports p50/p99 in ms. */
-export async function revocationLag(store, { serverJs, cliJs, dir, trials }) {
+/** Starts instances A and B on `store` with keys of their own in `dir` (both load the same files). */
+export async function startPair(store, { serverJs, cliJs, dir }) {
   const env = {
     ...store.env,
     PRESERVE_SESSIONS_ON_REBOOT: '1',
@@ -113,19 +113,19 @@ export async function revocationLag(store, { serverJs, cliJs, dir, trials }) {
     LOG_LEVEL: 'silent',
     COOKIE_SECURE: 'false',
   };
-  cli(cliJs, ['keys', 'generate'], env);
-  addUser(cliJs, env);
+  await Promise.all([cli(cliJs, ['keys', 'generate'], env), addUser(cliJs, env)]);
   const [a, b] = await Promise.all([startServer(`${store.name} A`, serverJs, env), startServer(`${store.name} B`, serverJs, env)]);
-  try {
-    const lags = [];
-    let timeouts = 0;
-    for (let i = 0; i < trials; i++) {
-      const lag = await trial(a, b);
-      if (lag === null) timeouts++;
-      else lags.push(lag);
-    }
-    return { store: store.name, trials, p50Ms: percentile(lags, 50), p99Ms: percentile(lags, 99), maxMs: percentile(lags, 100), timeouts };
-  } finally {
-    await Promise.all([a.stop(), b.stop()]);
+  return { store: store.name, a, b, stop: () => Promise.all([a.stop(), b.stop()]) };
+}
+
+/** Runs `trials` on a pair and reports the lag's p50/p99 in ms. */
+export async function revocationLag({ store, a, b }, trials) {
+  const lags = [];
+  let timeouts = 0;
+  for (let i = 0; i < trials; i++) {
+    const lag = await trial(a, b);
+    if (lag === null) timeouts++;
+    else lags.push(lag);
   }
+  return { store, trials, p50Ms: percentile(lags, 50), p99Ms: percentile(lags, 99), maxMs: percentile(lags, 100), timeouts };
 }
