@@ -42,8 +42,9 @@ const redisUrl = process.env.BENCH_REDIS_URL || 'redis://127.0.0.1:6379';
 const postgresUrl = process.env.BENCH_PG_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
 const serverJs = path.join(root, 'dist', 'server.js');
 const cliJs = path.join(root, 'dist', 'cli', 'index.js');
-const t0 = Date.now();
-const out = (line = "") => process.stdout.write(`${process.env.BENCH_TIMES ? `[${((Date.now() - t0) / 1000).toFixed(1)}] ` : ""}${line}\n`);
+const out = (line = '') => process.stdout.write(`${line}\n`);
+/** Where the run is, on stderr (a full run takes minutes). */
+const progress = (line) => process.stderr.write(`… ${line}\n`);
 
 if (!canReadCpu()) throw new Error('the bench reads server CPU time from /proc: it runs on Linux only');
 if (!existsSync(serverJs)) throw new Error('dist/ is not built: run `npm run build` (or `npm run bench`, which builds first)');
@@ -73,8 +74,9 @@ try {
   out(`jwe-auth-server bench, ${started.toISOString()}: node ${process.version}, ${os.cpus().length} cores, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   out(`${options.rounds} rounds of ${options.seconds} s per case, interleaved, ${options.connections} connections, medians${flags.smoke ? ' (smoke run)' : ''}`);
 
+  progress('starting the peers and the servers');
   const hsSecret = randomBytes(32);
-  const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const rsa = generateKeyPairSync('rsa', { modulusLength: 2048, publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } });
   const peerClaims = { sub: 'bench', username: 'bench', sid: 'bench-session', iat: Math.floor(Date.now() / 1000), exp: Math.floor(Date.now() / 1000) + 3600 };
   const peerScript = path.join(root, 'bench', 'peers', 'express-jwt.mjs');
   const stores = await revocationStores({ redisUrl, postgresUrl, dir });
@@ -87,7 +89,7 @@ try {
   const [empty, hs256, rs256, server, cluster] = await Promise.all([
     track(startPeer('empty Express', path.join(root, 'bench', 'peers', 'empty.mjs'))),
     track(startPeer('express-jwt HS256', peerScript, { BENCH_PEER_ALG: 'HS256', BENCH_PEER_KEY: hsSecret.toString('base64url') })),
-    track(startPeer('express-jwt RS256', peerScript, { BENCH_PEER_ALG: 'RS256', BENCH_PEER_KEY: rsa.publicKey.export({ type: 'spki', format: 'pem' }) })),
+    track(startPeer('express-jwt RS256', peerScript, { BENCH_PEER_ALG: 'RS256', BENCH_PEER_KEY: rsa.publicKey })),
     ourServer('server'),
     ourServer('workers2', { WORKERS: '2' }),
   ]);
@@ -98,9 +100,9 @@ try {
   const htu = `${server.url}/api/me`;
 
   const seenRate = {};
-  // Sized for 1.5 times the fastest rate seen so far (at least 2000 req/s, 500 in a smoke run): what
-  // runs out is made during the run.
-  const poolSize = (id, seconds) => Math.ceil(Math.max(seenRate[id] ?? 0, flags.smoke ? 500 : 2000) * seconds * 1.5) + options.connections * 2;
+  // Sized for 1.5 times the fastest rate seen so far (before any, 2000 req/s; 500 in a smoke run):
+  // what runs out is made during the run.
+  const poolSize = (id, seconds) => Math.ceil((seenRate[id] ?? (flags.smoke ? 500 : 2000)) * seconds * 1.5) + options.connections * 2;
   const caseList = [
     { id: 'empty', label: 'empty Express 5 route', target: empty, headers: () => fixedHeaders({ authorization: `Bearer ${signJwt('HS256', hsSecret, peerClaims)}` }) },
     { id: 'hs256', label: 'express-jwt HS256 (KeyObject secret)', target: hs256, headers: () => fixedHeaders({ authorization: `Bearer ${signJwt('HS256', hsSecret, peerClaims)}` }) },
@@ -115,16 +117,17 @@ try {
       headers: (seconds) => pooledHeaders(poolSize('dpop', seconds), () => ({ authorization: `DPoP ${bound.sealed}`, dpop: makeProof(proofKey, { htm: 'GET', htu, token: bound.sealed }) })),
     },
   ];
-  const run = async (spec, seconds) => {
+  const run = async (spec, seconds, what) => {
+    progress(`${what}: ${spec.label}`);
     const result = await measure(spec.target, { seconds, connections: options.connections, headers: spec.headers(seconds) });
     seenRate[spec.id] = Math.max(seenRate[spec.id] ?? 0, result.rps);
     return result;
   };
 
-  if (options.warmupSeconds > 0) for (const spec of caseList) await run(spec, options.warmupSeconds);
+  if (options.warmupSeconds > 0) for (const spec of caseList) await run(spec, options.warmupSeconds, 'warm-up');
   const runs = Object.fromEntries(caseList.map(({ id }) => [id, []]));
   for (let round = 0; round < options.rounds; round++) {
-    for (const spec of caseList) runs[spec.id].push(await run(spec, options.seconds));
+    for (const spec of caseList) runs[spec.id].push(await run(spec, options.seconds, `round ${round + 1}/${options.rounds}`));
   }
   const cases = Object.fromEntries(caseList.map(({ id }) => [id, summarize(runs[id])]));
   const computed = ratios(cases);

@@ -4,9 +4,31 @@
  * outside the measured process): sealing a JWS to the server's X25519 key (JWE ECDH-ES + A256GCM,
  * RFC 7516/7518), DPoP proofs (RFC 9449) signed ES256, and the HS256/RS256 JWTs of the express-jwt peers.
  */
-import { createCipheriv, createHash, createHmac, createPublicKey, diffieHellman, generateKeyPairSync, randomBytes, randomUUID, sign } from 'node:crypto';
+import { createCipheriv, createHash, createHmac, createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync, randomBytes, randomUUID, sign } from 'node:crypto';
 
 const b64 = (buffer) => Buffer.from(buffer).toString('base64url');
+
+/*
+ * Node 20 can deadlock when a KeyObject fresh from generateKeyPairSync is exported (to a JWK) while
+ * the garbage collector frees the generation job that shares its lock: tens of thousands of
+ * ephemeral keys made that way hung the bench. So no generated KeyObject is ever exported here.
+ */
+
+/** An ephemeral X25519 key from 32 random bytes (imported, not generated: as fast, and no generation job). */
+function ephemeralX25519() {
+  const privateKey = createPrivateKey({ key: { kty: 'OKP', crv: 'X25519', d: b64(randomBytes(32)), x: '' }, format: 'jwk' });
+  return { privateKey, x: createPublicKey(privateKey).export({ format: 'jwk' }).x };
+}
+
+/** A key pair whose encodings the generator itself makes (the way for keys made once). */
+function generateDer(type, options = {}) {
+  const { publicKey, privateKey } = generateKeyPairSync(type, {
+    ...options,
+    publicKeyEncoding: { type: 'spki', format: 'der' },
+    privateKeyEncoding: { type: 'pkcs8', format: 'der' },
+  });
+  return { spki: publicKey, privateKey: createPrivateKey({ key: privateKey, format: 'der', type: 'pkcs8' }) };
+}
 const json64 = (value) => b64(JSON.stringify(value));
 
 /** RFC 7518 §4.6.2 Concat KDF for ECDH-ES direct key agreement producing an A256GCM key. */
@@ -32,9 +54,8 @@ export function sealerFor(serverJwk) {
   }
   const publicKey = createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x: serverJwk.x }, format: 'jwk' });
   return (plaintext) => {
-    const ephemeral = generateKeyPairSync('x25519');
-    const epk = ephemeral.publicKey.export({ format: 'jwk' });
-    const header = json64({ alg: 'ECDH-ES', enc: 'A256GCM', cty: 'JWT', kid: serverJwk.kid, epk: { kty: 'OKP', crv: 'X25519', x: epk.x } });
+    const ephemeral = ephemeralX25519();
+    const header = json64({ alg: 'ECDH-ES', enc: 'A256GCM', cty: 'JWT', kid: serverJwk.kid, epk: { kty: 'OKP', crv: 'X25519', x: ephemeral.x } });
     const key = concatKdf(diffieHellman({ privateKey: ephemeral.privateKey, publicKey }), 'A256GCM');
     const iv = randomBytes(12);
     const cipher = createCipheriv('aes-256-gcm', key, iv).setAAD(Buffer.from(header, 'ascii'));
@@ -45,8 +66,8 @@ export function sealerFor(serverJwk) {
 
 /** A DPoP proof key (P-256, ES256) with its public JWK, for the proofs' `jwk` header. */
 export function makeProofKey() {
-  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  const { kty, crv, x, y } = publicKey.export({ format: 'jwk' });
+  const { spki, privateKey } = generateDer('ec', { namedCurve: 'P-256' });
+  const { kty, crv, x, y } = createPublicKey({ key: spki, format: 'der', type: 'spki' }).export({ format: 'jwk' });
   return { privateKey, jwk: { kty, crv, x, y } };
 }
 
