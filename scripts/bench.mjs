@@ -180,7 +180,7 @@ try {
     cases: Object.fromEntries(caseList.map(({ id, label, ours }) => [id, { label, ours: Boolean(ours), ...cases[id] }])),
     ratios: computed, loginIsolation: isolation, workers, revocation, inProcess,
   };
-  const caption = `${results.date.slice(0, 10)}, node ${process.version}, ${results.cores} cores; medians of ${options.rounds} × ${options.seconds} s, ${options.connections} connections`;
+  const caption = `${results.date.slice(0, 10)}, node ${process.version}, ${results.cores} cores, load average ${results.loadAverage[0].toFixed(1)} at the start; medians of ${options.rounds} × ${options.seconds} s, ${options.connections} connections`;
   const svg = chartSvg(caseList, cases, caption);
   const write = (file, text, shown = file) => {
     mkdirSync(path.dirname(path.resolve(file)), { recursive: true });

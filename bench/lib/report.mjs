@@ -21,12 +21,12 @@ const fixed = (value, digits = 0) => (value === null || value === undefined ? '�
 /** The main table: one row per case, then the ratios, as printed lines. */
 export function tableLines(caseList, cases, computed) {
   const lines = [
-    `${'case'.padEnd(52)} ${'CPU µs/req'.padStart(10)} ${'req/s'.padStart(7)} ${'p50 ms'.padStart(7)} ${'p99 ms'.padStart(7)} ${'2xx'.padStart(7)} ${'non-2xx'.padStart(7)}`,
+    `${'case'.padEnd(52)} ${'CPU µs/req'.padStart(10)} ${'req/s'.padStart(7)} ${'p50 ms'.padStart(7)} ${'p99 ms'.padStart(7)} ${'2xx'.padStart(7)} ${'non-2xx'.padStart(7)}  CPU µs/req by round`,
   ];
   for (const { id, label } of caseList) {
     const c = cases[id];
     const flags = [c.errors ? `${c.errors} socket errors` : '', c.madeDuringRun ? `${c.madeDuringRun} made during the run` : ''].filter(Boolean).join(', ');
-    lines.push(`${label.padEnd(52)} ${fixed(c.cpuUsPerRequest).padStart(10)} ${fixed(c.rps).padStart(7)} ${fixed(c.p50, 1).padStart(7)} ${fixed(c.p99, 1).padStart(7)} ${String(c.ok).padStart(7)} ${String(c.non2xx).padStart(7)}${flags ? `  (${flags})` : ''}`);
+    lines.push(`${label.padEnd(52)} ${fixed(c.cpuUsPerRequest).padStart(10)} ${fixed(c.rps).padStart(7)} ${fixed(c.p50, 1).padStart(7)} ${fixed(c.p99, 1).padStart(7)} ${String(c.ok).padStart(7)} ${String(c.non2xx).padStart(7)}  ${c.rounds.map((r) => fixed(r.cpuUsPerRequest)).join(' ')}${flags ? `  (${flags})` : ''}`);
   }
   lines.push('', 'ratios by server CPU per request (peer µs / ours µs: above 1 means this server is cheaper)');
   for (const r of RATIOS) {
