@@ -1,11 +1,13 @@
 // `npm run bench`: this server side by side with what a user would pick instead, each in its own
 // process, measured from outside by server CPU time per answered request. Method: docs/performance.md.
 //
-//   node scripts/bench.mjs [--rounds 3] [--seconds 5] [--connections 50] [--trials 20] [--json file] [--svg file] [--smoke]
+//   node scripts/bench.mjs [--rounds 3] [--seconds 5] [--connections 50] [--trials 20] [--login-clients 4]
+//                          [--json file] [--svg file] [--smoke]
 //
-// Environment: BENCH_ROUNDS, BENCH_SECONDS, BENCH_CONNECTIONS, BENCH_TRIALS; BENCH_REDIS_URL (default
-// redis://127.0.0.1:6379) and BENCH_PG_URL (default postgres://postgres@127.0.0.1:5432/postgres, where
-// a fresh database is created and dropped) for the revocation lag. A full run (not --smoke) also
+// Environment: BENCH_ROUNDS, BENCH_SECONDS, BENCH_CONNECTIONS, BENCH_TRIALS, BENCH_LOGIN_CLIENTS;
+// BENCH_REDIS_URL (default redis://127.0.0.1:6379) and BENCH_PG_URL (default
+// postgres://postgres@127.0.0.1:5432/postgres, where a fresh database is created and dropped) for the
+// revocation lag. A full run (not --smoke) also
 // writes bench/results/latest.json and latest.svg.
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -26,7 +28,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const { values: flags } = parseArgs({
   options: {
     smoke: { type: 'boolean', default: false },
-    rounds: { type: 'string' }, seconds: { type: 'string' }, connections: { type: 'string' }, trials: { type: 'string' },
+    rounds: { type: 'string' }, seconds: { type: 'string' }, connections: { type: 'string' }, trials: { type: 'string' }, 'login-clients': { type: 'string' },
     json: { type: 'string' }, svg: { type: 'string' },
   },
 });
@@ -36,6 +38,7 @@ const options = {
   seconds: number(flags.seconds, 'BENCH_SECONDS', 5, 0.5),
   connections: number(flags.connections, 'BENCH_CONNECTIONS', 50, 20),
   trials: number(flags.trials, 'BENCH_TRIALS', 20, 3),
+  loginClients: number(flags['login-clients'], 'BENCH_LOGIN_CLIENTS', 4, 4),
   warmupSeconds: flags.smoke ? 0 : 1,
 };
 const redisUrl = process.env.BENCH_REDIS_URL || 'redis://127.0.0.1:6379';
@@ -60,7 +63,10 @@ const stopAll = () => Promise.all(running.splice(0).map((proc) => proc.stop()));
 /** The revocation pairs boot with everything else but outlive the first sections. */
 const pairsRunning = [];
 const stopPairs = () => Promise.all(pairsRunning.splice(0).map((pair) => pair.stop()));
-process.once('SIGINT', () => void Promise.all([stopAll(), stopPairs()]).finally(() => process.exit(130)));
+process.once('SIGINT', () => void Promise.all([stopAll(), stopPairs()]).finally(() => {
+  rmSync(dir, { recursive: true, force: true });
+  process.exit(130);
+}));
 
 /** A server as `npm start` runs it, with its own SQLite file and the bench user. */
 async function ourServer(name, extra = {}) {
@@ -134,12 +140,13 @@ try {
   out();
   for (const line of tableLines(caseList, cases, computed)) out(line);
 
-  out(`\nlogin isolation: GET /api/me (warm) alone, then while 4 clients loop POST /auth/login`);
-  const isolation = await loginIsolation(server, warm.sealed, options);
+  out(`\nlogin isolation: GET /api/me (warm) alone, then while ${options.loginClients} clients loop POST /auth/login`);
+  const isolation = await loginIsolation(server, warm.sealed, { ...options, clients: options.loginClients });
   const fmt = (value, digits = 1) => (value === null ? '–' : value.toFixed(digits));
   out(`  p99 alone ${fmt(isolation.alone.p99)} ms, during ${fmt(isolation.during.p99)} ms: ${fmt(isolation.p99Ratio, 2)}× (goal ≤ 2×); req/s ${fmt(isolation.alone.rps, 0)} → ${fmt(isolation.during.rps, 0)}`);
   const l = isolation.logins;
-  out(`  logins: ${l.total} answered: ${l.ok} 200, ${l.tooMany} 429, ${l.unavailable} 503 (${l.withRetryAfter} of those with Retry-After), ${l.other} other; p50 ${fmt(l.p50Ms, 0)} ms, p99 ${fmt(l.p99Ms, 0)} ms`);
+  const refusedIn = l.refusedP50Ms === null ? '' : `; refusals in p50 ${fmt(l.refusedP50Ms, 0)} ms, p99 ${fmt(l.refusedP99Ms, 0)} ms`;
+  out(`  logins: ${l.total} answered: ${l.ok} 200, ${l.tooMany} 429, ${l.unavailable} 503 (${l.withRetryAfter} of those with Retry-After), ${l.other} other; p50 ${fmt(l.p50Ms, 0)} ms, p99 ${fmt(l.p99Ms, 0)} ms${refusedIn}`);
 
   out('\nWORKERS=2 against WORKERS=1, warm GET /api/me (CPU summed over the workers and the primary)');
   const clusterToken = await login(cluster.url);

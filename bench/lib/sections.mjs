@@ -12,6 +12,7 @@ import { loginBody, makeClientKey } from './client.mjs';
 function loginLoops(url, clients, clientKey) {
   const counts = { ok: 0, tooMany: 0, unavailable: 0, withRetryAfter: 0, other: 0 };
   const latencies = [];
+  const refusedLatencies = [];
   let running = true;
   const body = loginBody(clientKey);
   const loop = async () => {
@@ -20,7 +21,9 @@ function loginLoops(url, clients, clientKey) {
       try {
         const res = await fetch(`${url}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
         await res.arrayBuffer();
-        latencies.push(performance.now() - started);
+        const took = performance.now() - started;
+        latencies.push(took);
+        if (res.status === 429 || res.status === 503) refusedLatencies.push(took);
         if (res.status === 200) counts.ok++;
         else if (res.status === 429) counts.tooMany++;
         else if (res.status === 503) counts.unavailable++;
@@ -36,7 +39,10 @@ function loginLoops(url, clients, clientKey) {
     async stop() {
       running = false;
       await done;
-      return { ...counts, total: latencies.length, p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99) };
+      return {
+        ...counts, total: latencies.length, p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99),
+        refusedP50Ms: percentile(refusedLatencies, 50), refusedP99Ms: percentile(refusedLatencies, 99),
+      };
     },
   };
 }
@@ -45,7 +51,7 @@ function loginLoops(url, clients, clientKey) {
  * Per round: `/api/me` (warm) alone, then the same while `clients` loop logins. Reports medians and
  * the p99 ratio (during / alone; the goal is at most 2).
  */
-export async function loginIsolation(server, sealed, { rounds, seconds, connections, clients = 4 }) {
+export async function loginIsolation(server, sealed, { rounds, seconds, connections, clients }) {
   const headers = () => fixedHeaders({ authorization: `Bearer ${sealed}` });
   const clientKey = await makeClientKey();
   const alone = [];
@@ -69,6 +75,7 @@ export async function loginIsolation(server, sealed, { rounds, seconds, connecti
     logins: {
       total: sum('total'), ok: sum('ok'), tooMany: sum('tooMany'), unavailable: sum('unavailable'),
       withRetryAfter: sum('withRetryAfter'), other: sum('other'), p50Ms: median(logins.map((r) => r.p50Ms)), p99Ms: median(logins.map((r) => r.p99Ms)),
+      refusedP50Ms: median(logins.map((r) => r.refusedP50Ms)), refusedP99Ms: median(logins.map((r) => r.refusedP99Ms)),
     },
   };
 }
