@@ -19,7 +19,7 @@ import { addUser, login } from '../bench/lib/client.mjs';
 import { inProcessFigures } from '../bench/lib/in-process.mjs';
 import { fixedHeaders, measure, pooledHeaders, summarize } from '../bench/lib/load.mjs';
 import { makeProof, makeProofKey, signJwt } from '../bench/lib/native-jose.mjs';
-import { canReadCpu, startPeer, startServer } from '../bench/lib/processes.mjs';
+import { canReadCpu, startPeer, startServer, stopEveryChild } from '../bench/lib/processes.mjs';
 import { chartSvg, ratios, tableLines } from '../bench/lib/report.mjs';
 import { revocationLag, revocationStores, startPair } from '../bench/lib/revocation.mjs';
 import { loginIsolation, workersComparison } from '../bench/lib/sections.mjs';
@@ -63,10 +63,23 @@ const stopAll = () => Promise.all(running.splice(0).map((proc) => proc.stop()));
 /** The revocation pairs boot with everything else but outlive the first sections. */
 const pairsRunning = [];
 const stopPairs = () => Promise.all(pairsRunning.splice(0).map((pair) => pair.stop()));
-process.once('SIGINT', () => void Promise.all([stopAll(), stopPairs()]).finally(() => {
-  rmSync(dir, { recursive: true, force: true });
-  process.exit(130);
-}));
+/** Their stores: a PostgreSQL database to drop, Redis keys to delete, whatever happens. */
+const stores = [];
+const cleanStores = () => Promise.all(stores.splice(0).map((store) => store.cleanup?.()));
+/** Stops every process, deletes what the run made; once, whether the run ends, fails or is interrupted. */
+let cleaning;
+const cleanUp = () =>
+  (cleaning ??= (async () => {
+    await Promise.all([stopAll(), stopPairs()]);
+    await stopEveryChild();
+    await cleanStores();
+    rmSync(dir, { recursive: true, force: true });
+  })());
+let interrupted = false;
+process.once('SIGINT', () => {
+  interrupted = true;
+  void cleanUp().finally(() => process.exit(130));
+});
 
 /** A server as `npm start` runs it, with its own SQLite file and the bench user. */
 async function ourServer(name, extra = {}) {
@@ -85,7 +98,8 @@ try {
   const rsa = generateKeyPairSync('rsa', { modulusLength: 2048, publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } });
   const peerClaims = { sub: 'bench', username: 'bench', sid: 'bench-session', iat: Math.floor(Date.now() / 1000), exp: Math.floor(Date.now() / 1000) + 3600 };
   const peerScript = path.join(root, 'bench', 'peers', 'express-jwt.mjs');
-  const stores = await revocationStores({ redisUrl, postgresUrl, dir });
+  await revocationStores({ redisUrl, postgresUrl, dir, stores });
+  const measuredStores = [...stores];
   const pairsStarting = Promise.all(stores.filter((store) => !store.skipped).map(async (store) => {
     const pair = await startPair(store, { serverJs, cliJs, dir });
     pairsRunning.push(pair);
@@ -161,7 +175,7 @@ try {
   const revocation = {};
   try {
     const pairs = await pairsStarting;
-    for (const store of stores) {
+    for (const store of measuredStores) {
       const pair = pairs.find((p) => p.store === store.name);
       if (!pair) {
         out(`  ${store.name}: skipped: ${store.skipped}`);
@@ -175,7 +189,7 @@ try {
   } finally {
     await pairsStarting.catch(() => undefined);
     await stopPairs();
-    await Promise.all(stores.map((store) => store.cleanup?.()));
+    await cleanStores();
   }
 
   out('\nin process (no HTTP)');
@@ -201,7 +215,9 @@ try {
     write(path.join(root, 'bench', 'results', 'latest.json'), `${JSON.stringify(results, null, 2)}\n`, 'bench/results/latest.json');
     write(path.join(root, 'bench', 'results', 'latest.svg'), svg, 'bench/results/latest.svg');
   }
+} catch (error) {
+  // Ctrl-C stops the processes a step was waiting for: that step's failure is no news.
+  if (!interrupted) throw error;
 } finally {
-  await Promise.all([stopAll(), stopPairs()]);
-  rmSync(dir, { recursive: true, force: true });
+  await cleanUp();
 }

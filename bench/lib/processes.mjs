@@ -74,6 +74,22 @@ export function childEnv(env) {
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** Every child started here and not yet exited (ready or still booting), with how to await its exit. */
+const live = new Map();
+
+/** SIGTERM (SIGKILL after `graceMs`) to a child, resolved once it exited. */
+function terminate(child, exited, graceMs = 15_000) {
+  if (child.exitCode !== null || child.signalCode !== null) return exited;
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+  return exited.finally(() => clearTimeout(timer));
+}
+
+/** Stops every child this module started that is still running, booting ones included (Ctrl-C, a failed start). */
+export function stopEveryChild() {
+  return Promise.all([...live].map(([child, exited]) => terminate(child, exited)));
+}
+
 /**
  * Starts `node script` (in the temp directory, so a `.env` of the repository cannot leak in) and
  * waits until it is ready: `ready(child, output)` resolves with its base URL.
@@ -86,6 +102,8 @@ async function startNode(name, script, env, ready) {
   child.stdout.setEncoding('utf8').on('data', (chunk) => (output.stdout += chunk));
   child.stderr.setEncoding('utf8').on('data', (chunk) => (output.stderr += chunk));
   const exited = new Promise((resolve) => child.once('close', (code, signal) => resolve(code ?? signal)));
+  live.set(child, exited);
+  void exited.then(() => live.delete(child));
   const url = await Promise.race([ready(child, output), exited.then((code) => Promise.reject(new Error(`${name} exited with ${code}: ${output.stderr.trim()}`)))]);
   let pids = [child.pid];
   return {
@@ -99,13 +117,7 @@ async function startNode(name, script, env, ready) {
     },
     cpuSeconds: () => pids.reduce((sum, pid) => sum + cpuSecondsOf(pid), 0),
     stderr: () => output.stderr,
-    async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-      await exited;
-      clearTimeout(timer);
-    },
+    stop: () => terminate(child, exited),
   };
 }
 

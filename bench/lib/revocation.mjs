@@ -54,11 +54,11 @@ async function withPostgres(url, step) {
 }
 
 /**
- * The stores to measure: `{name, env, cleanup}` once reachable, else `{name, skipped}`.
- * PostgreSQL gets a fresh database `jwe_bench_<random>`, dropped afterwards.
+ * The stores to measure, pushed onto `stores` as soon as each exists (so an interrupted run still
+ * cleans up): `{name, env, cleanup}` when reachable, else `{name, skipped}`. PostgreSQL gets a fresh
+ * database `jwe_bench_<random>`, dropped by its `cleanup`.
  */
-export async function revocationStores({ redisUrl, postgresUrl, dir }) {
-  const stores = [];
+export async function revocationStores({ redisUrl, postgresUrl, dir, stores }) {
   if (await probeRedis(redisUrl)) {
     const prefix = `jwe-auth-bench:${randomBytes(4).toString('hex')}:`;
     stores.push({
@@ -67,18 +67,24 @@ export async function revocationStores({ redisUrl, postgresUrl, dir }) {
       cleanup: () => deleteRedisKeys(redisUrl, prefix),
     });
   } else stores.push({ name: 'redis', skipped: `no Redis at ${redisUrl} (set BENCH_REDIS_URL)` });
+  const name = `jwe_bench_${randomBytes(6).toString('hex')}`;
+  const url = new URL(postgresUrl);
+  url.pathname = `/${name}`;
+  const store = {
+    name: 'postgres',
+    env: { STORE: 'postgres', DATABASE_URL: url.toString() },
+    cleanup: () =>
+      withPostgres(postgresUrl, (client) => client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)).catch((error) => {
+        process.stderr.write(`could not drop the bench database ${name} (${error.message}): drop it by hand\n`);
+      }),
+  };
+  stores.push(store);
   try {
-    const name = `jwe_bench_${randomBytes(6).toString('hex')}`;
     await withPostgres(postgresUrl, (client) => client.query(`CREATE DATABASE ${name}`));
-    const url = new URL(postgresUrl);
-    url.pathname = `/${name}`;
-    stores.push({
-      name: 'postgres',
-      env: { STORE: 'postgres', DATABASE_URL: url.toString() },
-      cleanup: () => withPostgres(postgresUrl, (client) => client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)),
-    });
   } catch {
-    stores.push({ name: 'postgres', skipped: `no PostgreSQL at ${new URL(postgresUrl).host} (set BENCH_PG_URL)` });
+    delete store.env;
+    delete store.cleanup;
+    store.skipped = `no PostgreSQL at ${url.host} (set BENCH_PG_URL)`;
   }
   return stores;
 }
