@@ -1,94 +1,223 @@
-// Prints throughput figures for the token pipeline and a protected route. Run with `npm run bench`.
-// Loopback only, bounded in time: each HTTP run lasts BENCH_SECONDS (default 5).
-import { mkdtempSync, rmSync } from 'node:fs';
+// `npm run bench`: this server side by side with what a user would pick instead, each in its own
+// process, measured from outside by server CPU time per answered request. Method: docs/performance.md.
+//
+//   node scripts/bench.mjs [--rounds 3] [--seconds 5] [--connections 50] [--trials 20] [--login-clients 4]
+//                          [--json file] [--svg file] [--smoke]
+//
+// Environment: BENCH_ROUNDS, BENCH_SECONDS, BENCH_CONNECTIONS, BENCH_TRIALS, BENCH_LOGIN_CLIENTS;
+// BENCH_REDIS_URL (default redis://127.0.0.1:6379) and BENCH_PG_URL (default
+// postgres://postgres@127.0.0.1:5432/postgres, where a fresh database is created and dropped) for the
+// revocation lag. A full run (not --smoke) also
+// writes bench/results/latest.json and latest.svg.
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import autocannon from 'autocannon';
-import { CompactEncrypt, calculateJwkThumbprint, compactDecrypt, exportJWK, generateKeyPair, importJWK } from 'jose';
-import { acceptAccessToken, buildRuntime, createApp, hashPassword, issueAccessToken, loadConfig, parseClientKey } from '../dist/index.js';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { addUser, login } from '../bench/lib/client.mjs';
+import { inProcessFigures } from '../bench/lib/in-process.mjs';
+import { fixedHeaders, measure, pooledHeaders, summarize } from '../bench/lib/load.mjs';
+import { makeProof, makeProofKey, signJwt } from '../bench/lib/native-jose.mjs';
+import { canReadCpu, startPeer, startServer, stopEveryChild } from '../bench/lib/processes.mjs';
+import { chartSvg, ratios, tableLines } from '../bench/lib/report.mjs';
+import { revocationLag, revocationStores, startPair } from '../bench/lib/revocation.mjs';
+import { loginIsolation, workersComparison } from '../bench/lib/sections.mjs';
 
-const seconds = Number(process.env.BENCH_SECONDS ?? 5);
-const dir = mkdtempSync(path.join(os.tmpdir(), 'jwe-auth-bench-'));
-
-async function timed(label, iterations, step) {
-  for (let i = 0; i < Math.min(50, iterations); i++) await step();
-  const started = process.hrtime.bigint();
-  for (let i = 0; i < iterations; i++) await step();
-  const ns = Number(process.hrtime.bigint() - started);
-  console.log(`${label.padEnd(44)} ${(iterations / (ns / 1e9)).toFixed(0).padStart(8)} ops/s  ${(ns / iterations / 1000).toFixed(1).padStart(8)} µs/op`);
-}
-
-async function sealFor(runtime, accessToken, privateKey) {
-  const { plaintext } = await compactDecrypt(accessToken, privateKey);
-  const enc = runtime.keys.encryption.publicJwk;
-  return new CompactEncrypt(plaintext)
-    .setProtectedHeader({ alg: enc.alg, enc: 'A256GCM', cty: 'JWT', kid: enc.kid })
-    .encrypt(await importJWK(enc, enc.alg));
-}
-
-async function http(label, url, bearer) {
-  const result = await autocannon({ url, connections: 10, duration: seconds, headers: { authorization: `Bearer ${bearer}` } });
-  const ok = result['2xx'];
-  console.log(
-    `${label.padEnd(44)} ${result.requests.average.toFixed(0).padStart(8)} req/s  p50 ${result.latency.p50} ms  p99 ${result.latency.p99} ms  (${ok} 2xx, ${result.non2xx} other)`,
-  );
-}
-
-// BENCH_STORE=redis (with REDIS_URL, default the local Redis) measures the Redis store instead of SQLite.
-const store = process.env.BENCH_STORE ?? 'sqlite';
-const config = loadConfig({
-  SQLITE_PATH: path.join(dir, 'auth.db'),
-  LOG_LEVEL: 'silent',
-  COOKIE_SECURE: 'false',
-  STORE: store,
-  ...(store === 'redis' ? { REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', REDIS_PREFIX: `jwe-auth-bench:${process.pid}:` } : {}),
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const { values: flags } = parseArgs({
+  options: {
+    smoke: { type: 'boolean', default: false },
+    rounds: { type: 'string' }, seconds: { type: 'string' }, connections: { type: 'string' }, trials: { type: 'string' }, 'login-clients': { type: 'string' },
+    json: { type: 'string' }, svg: { type: 'string' },
+  },
 });
-const runtime = await buildRuntime(config);
+const number = (flag, variable, full, smoke) => Number(flag ?? process.env[variable] ?? (flags.smoke ? smoke : full));
+const options = {
+  rounds: number(flags.rounds, 'BENCH_ROUNDS', 3, 1),
+  seconds: number(flags.seconds, 'BENCH_SECONDS', 5, 0.5),
+  connections: number(flags.connections, 'BENCH_CONNECTIONS', 50, 20),
+  trials: number(flags.trials, 'BENCH_TRIALS', 20, 3),
+  loginClients: number(flags['login-clients'], 'BENCH_LOGIN_CLIENTS', 4, 4),
+  warmupSeconds: flags.smoke ? 0 : 1,
+};
+const redisUrl = process.env.BENCH_REDIS_URL || 'redis://127.0.0.1:6379';
+const postgresUrl = process.env.BENCH_PG_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
+const serverJs = path.join(root, 'dist', 'server.js');
+const cliJs = path.join(root, 'dist', 'cli', 'index.js');
+const out = (line = '') => process.stdout.write(`${line}\n`);
+/** Where the run is, on stderr (a full run takes minutes). */
+const progress = (line) => process.stderr.write(`… ${line}\n`);
+
+if (!canReadCpu()) throw new Error('the bench reads server CPU time from /proc: it runs on Linux only');
+if (!existsSync(serverJs)) throw new Error('dist/ is not built: run `npm run build` (or `npm run bench`, which builds first)');
+
+const dir = mkdtempSync(path.join(os.tmpdir(), 'jwe-auth-bench-'));
+const running = [];
+const track = async (started) => {
+  const proc = await started;
+  running.push(proc);
+  return proc;
+};
+const stopAll = () => Promise.all(running.splice(0).map((proc) => proc.stop()));
+/** The revocation pairs boot with everything else but outlive the first sections. */
+const pairsRunning = [];
+const stopPairs = () => Promise.all(pairsRunning.splice(0).map((pair) => pair.stop()));
+/** Their stores: a PostgreSQL database to drop, Redis keys to delete, whatever happens. */
+const stores = [];
+const cleanStores = () => Promise.all(stores.splice(0).map((store) => store.cleanup?.()));
+/** Stops every process, deletes what the run made; once, whether the run ends, fails or is interrupted. */
+let cleaning;
+const cleanUp = () =>
+  (cleaning ??= (async () => {
+    await Promise.all([stopAll(), stopPairs()]);
+    await stopEveryChild();
+    await cleanStores();
+    rmSync(dir, { recursive: true, force: true });
+  })());
+let interrupted = false;
+process.once('SIGINT', () => {
+  interrupted = true;
+  void cleanUp().finally(() => process.exit(130));
+});
+
+/** A server as `npm start` runs it, with its own SQLite file and the bench user. */
+async function ourServer(name, extra = {}) {
+  const env = { SQLITE_PATH: path.join(dir, `${name}.db`), LOG_LEVEL: 'silent', COOKIE_SECURE: 'false', ...extra };
+  await addUser(cliJs, env);
+  return track(startServer(name, serverJs, env));
+}
+
 try {
-  const { privateKey, publicKey } = await generateKeyPair('ECDH-ES', { crv: 'X25519' });
-  const clientJwk = await exportJWK(publicKey);
-  const clientKey = await parseClientKey(clientJwk);
-  console.log(`node ${process.version}, ${os.cpus().length} cores; signing ${runtime.keys.signing.alg}, encryption ${runtime.keys.encryption.alg}`);
-  console.log(`client key X25519 ${await calculateJwkThumbprint(clientJwk)}\n`);
+  const started = new Date();
+  out(`jwe-auth-server bench, ${started.toISOString()}: node ${process.version}, ${os.cpus().length} cores, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  out(`${options.rounds} rounds of ${options.seconds} s per case, interleaved, ${options.connections} connections, medians${flags.smoke ? ' (smoke run)' : ''}`);
 
-  const user = await runtime.users.add('bench', await hashPassword('bench password'), Date.now());
-  const issueInput = {
-    issuer: config.issuer, audience: config.audience, subject: user.id, sessionId: 'bench-session',
-    ttlMs: config.accessTokenTtl, signingKey: runtime.keys.signing, clientKey,
+  progress('starting the peers and the servers');
+  const hsSecret = randomBytes(32);
+  const rsa = generateKeyPairSync('rsa', { modulusLength: 2048, publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } });
+  const peerClaims = { sub: 'bench', username: 'bench', sid: 'bench-session', iat: Math.floor(Date.now() / 1000), exp: Math.floor(Date.now() / 1000) + 3600 };
+  const peerScript = path.join(root, 'bench', 'peers', 'express-jwt.mjs');
+  await revocationStores({ redisUrl, postgresUrl, dir, stores });
+  const measuredStores = [...stores];
+  const pairsStarting = Promise.all(stores.filter((store) => !store.skipped).map(async (store) => {
+    const pair = await startPair(store, { serverJs, cliJs, dir });
+    pairsRunning.push(pair);
+    return pair;
+  }));
+  pairsStarting.catch(() => undefined); // Awaited (and so thrown) in the revocation section.
+  const [empty, hs256, rs256, server, cluster] = await Promise.all([
+    track(startPeer('empty Express', path.join(root, 'bench', 'peers', 'empty.mjs'))),
+    track(startPeer('express-jwt HS256', peerScript, { BENCH_PEER_ALG: 'HS256', BENCH_PEER_KEY: hsSecret.toString('base64url') })),
+    track(startPeer('express-jwt RS256', peerScript, { BENCH_PEER_ALG: 'RS256', BENCH_PEER_KEY: rsa.publicKey })),
+    ourServer('server'),
+    ourServer('workers2', { WORKERS: '2' }),
+  ]);
+  const warm = await login(server.url);
+  const proofKey = makeProofKey();
+  const bound = await login(server.url, proofKey);
+  if (bound.tokenType !== 'DPoP') throw new Error(`a login with a DPoP proof gave a ${bound.tokenType} token`);
+  const htu = `${server.url}/api/me`;
+
+  const seenRate = {};
+  // Sized for 1.5 times the fastest rate seen so far (before any, 2000 req/s; 500 in a smoke run):
+  // what runs out is made during the run.
+  const poolSize = (id, seconds) => Math.ceil((seenRate[id] ?? (flags.smoke ? 500 : 2000)) * seconds * 1.5) + options.connections * 2;
+  const caseList = [
+    { id: 'empty', label: 'empty Express 5 route', target: empty, headers: () => fixedHeaders({ authorization: `Bearer ${signJwt('HS256', hsSecret, peerClaims)}` }) },
+    { id: 'hs256', label: 'express-jwt HS256 (KeyObject secret)', target: hs256, headers: () => fixedHeaders({ authorization: `Bearer ${signJwt('HS256', hsSecret, peerClaims)}` }) },
+    { id: 'rs256', label: 'express-jwt RS256 (KeyObject public key)', target: rs256, headers: () => fixedHeaders({ authorization: `Bearer ${signJwt('RS256', rsa.privateKey, peerClaims)}` }) },
+    { id: 'warm', label: 'this server, warm (one sealed token reused)', ours: true, target: server, headers: () => fixedHeaders({ authorization: `Bearer ${warm.sealed}` }) },
+    {
+      id: 'cold', label: 'this server, cold (a fresh sealing per request)', ours: true, target: server,
+      headers: (seconds) => pooledHeaders(poolSize('cold', seconds), () => ({ authorization: `Bearer ${warm.seal()}` })),
+    },
+    {
+      id: 'dpop', label: 'this server, DPoP (fresh proof per request)', ours: true, target: server,
+      headers: (seconds) => pooledHeaders(poolSize('dpop', seconds), () => ({ authorization: `DPoP ${bound.sealed}`, dpop: makeProof(proofKey, { htm: 'GET', htu, token: bound.sealed }) })),
+    },
+  ];
+  const run = async (spec, seconds, what) => {
+    progress(`${what}: ${spec.label}`);
+    const result = await measure(spec.target, { seconds, connections: options.connections, headers: spec.headers(seconds) });
+    seenRate[spec.id] = Math.max(seenRate[spec.id] ?? 0, result.rps);
+    return result;
   };
-  const sample = await issueAccessToken(issueInput);
-  const sealed = await sealFor(runtime, sample.token, privateKey);
-  const acceptOptions = { issuer: config.issuer, audience: config.audience, accessTokenTtlMs: config.accessTokenTtl };
 
-  console.log('in process');
-  await timed('issue: sign ES256 + encrypt to X25519', 2000, () => issueAccessToken(issueInput));
-  await timed('accept: decrypt X25519 + verify ES256', 2000, () => acceptAccessToken(sealed, runtime.keys, acceptOptions));
-  await timed('refuse: garbage bearer (format check)', 20000, () => acceptAccessToken('x.y', runtime.keys, acceptOptions).catch(() => undefined));
-  await timed('argon2id hash (OWASP parameters)', 10, () => hashPassword('bench password'));
-
-  const app = createApp(runtime);
-  const server = app.listen(0, '127.0.0.1');
-  await new Promise((resolve) => server.once('listening', resolve));
-  const base = `http://127.0.0.1:${server.address().port}`;
-  const login = await fetch(`${base}/auth/login`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ username: 'bench', password: 'bench password', client_key: clientJwk, refresh_transport: 'body' }),
-  }).then((r) => r.json());
-  const bearer = await sealFor(runtime, login.access_token, privateKey);
-
-  console.log(`\nHTTP over loopback, 10 connections, ${seconds} s each (${store} store)`);
-  await http('GET /api/me (full pipeline + session check)', `${base}/api/me`, bearer);
-  await http('GET /api/me with an invalid token (401)', `${base}/api/me`, 'not-a-token');
-  await http('GET /.well-known/jwks.json', `${base}/.well-known/jwks.json`, '');
-  await new Promise((resolve) => server.close(resolve));
-} finally {
-  if (store === 'redis') {
-    const { Redis } = await import('ioredis');
-    const redis = new Redis(config.redisUrl);
-    for (const key of await redis.keys(`${config.redisPrefix}*`)) await redis.unlink(key);
-    redis.disconnect();
+  if (options.warmupSeconds > 0) for (const spec of caseList) await run(spec, options.warmupSeconds, 'warm-up');
+  const runs = Object.fromEntries(caseList.map(({ id }) => [id, []]));
+  for (let round = 0; round < options.rounds; round++) {
+    for (const spec of caseList) runs[spec.id].push(await run(spec, options.seconds, `round ${round + 1}/${options.rounds}`));
   }
-  await runtime.close();
-  rmSync(dir, { recursive: true, force: true });
+  const cases = Object.fromEntries(caseList.map(({ id }) => [id, summarize(runs[id])]));
+  const computed = ratios(cases);
+  out();
+  for (const line of tableLines(caseList, cases, computed)) out(line);
+
+  out(`\nlogin isolation: GET /api/me (warm) alone, then while ${options.loginClients} clients loop POST /auth/login`);
+  const isolation = await loginIsolation(server, warm.sealed, { ...options, clients: options.loginClients });
+  const fmt = (value, digits = 1) => (value === null ? '–' : value.toFixed(digits));
+  out(`  p99 alone ${fmt(isolation.alone.p99)} ms, during ${fmt(isolation.during.p99)} ms: ${fmt(isolation.p99Ratio, 2)}× (goal ≤ 2×); req/s ${fmt(isolation.alone.rps, 0)} → ${fmt(isolation.during.rps, 0)}`);
+  const l = isolation.logins;
+  const refusedIn = l.refusedP50Ms === null ? '' : `; refusals in p50 ${fmt(l.refusedP50Ms, 0)} ms, p99 ${fmt(l.refusedP99Ms, 0)} ms`;
+  out(`  logins: ${l.total} answered: ${l.ok} 200, ${l.tooMany} 429, ${l.unavailable} 503 (${l.withRetryAfter} of those with Retry-After), ${l.other} other; p50 ${fmt(l.p50Ms, 0)} ms, p99 ${fmt(l.p99Ms, 0)} ms${refusedIn}`);
+
+  out('\nWORKERS=2 against WORKERS=1, warm GET /api/me (CPU summed over the workers and the primary)');
+  const clusterToken = await login(cluster.url);
+  const workers = await workersComparison(server, cluster, warm.sealed, clusterToken.sealed, options);
+  for (const [name, w] of [['WORKERS=1', workers.workers1], ['WORKERS=2', workers.workers2]]) {
+    out(`  ${name}: ${fmt(w.rps, 0)} req/s, ${fmt(w.cpuUsPerRequest, 0)} CPU µs/req, p50 ${fmt(w.p50)} ms, p99 ${fmt(w.p99)} ms, ${w.ok} 2xx, ${w.non2xx} non-2xx`);
+  }
+  out(`  throughput ratio ${fmt(workers.rpsRatio, 2)}× (goal ≥ 1.6×; the load generator shares the cores)`);
+  await stopAll();
+
+  out(`\nrevocation lag between two instances (logout on A → first 401 on B), ${options.trials} trials`);
+  const revocation = {};
+  try {
+    const pairs = await pairsStarting;
+    for (const store of measuredStores) {
+      const pair = pairs.find((p) => p.store === store.name);
+      if (!pair) {
+        out(`  ${store.name}: skipped: ${store.skipped}`);
+        revocation[store.name] = { skipped: store.skipped };
+        continue;
+      }
+      const lag = await revocationLag(pair, options.trials);
+      revocation[store.name] = lag;
+      out(`  ${store.name}: p50 ${fmt(lag.p50Ms)} ms, p99 ${fmt(lag.p99Ms)} ms, max ${fmt(lag.maxMs)} ms${lag.timeouts ? `, ${lag.timeouts} still accepted after 5 s` : ''}`);
+    }
+  } finally {
+    await pairsStarting.catch(() => undefined);
+    await stopPairs();
+    await cleanStores();
+  }
+
+  out('\nin process (no HTTP)');
+  const inProcess = await inProcessFigures(flags.smoke ? 0.05 : 1);
+  for (const f of inProcess) out(`  ${f.label.padEnd(52)} ${f.opsPerSecond.toFixed(0).padStart(8)} ops/s ${f.usPerOp.toFixed(1).padStart(9)} µs/op`);
+
+  const results = {
+    date: started.toISOString(), node: process.version, cores: os.cpus().length, loadAverage: os.loadavg(), smoke: flags.smoke, options,
+    cases: Object.fromEntries(caseList.map(({ id, label, ours }) => [id, { label, ours: Boolean(ours), ...cases[id] }])),
+    ratios: computed, loginIsolation: isolation, workers, revocation, inProcess,
+  };
+  const caption = `${results.date.slice(0, 10)}, node ${process.version}, ${results.cores} cores, load average ${results.loadAverage[0].toFixed(1)} at the start; medians of ${options.rounds} × ${options.seconds} s, ${options.connections} connections`;
+  const svg = chartSvg(caseList, cases, caption);
+  const write = (file, text, shown = file) => {
+    mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+    writeFileSync(file, text);
+    out(`wrote ${shown}`);
+  };
+  out();
+  if (flags.json) write(flags.json, `${JSON.stringify(results, null, 2)}\n`);
+  if (flags.svg) write(flags.svg, svg);
+  if (!flags.smoke) {
+    write(path.join(root, 'bench', 'results', 'latest.json'), `${JSON.stringify(results, null, 2)}\n`, 'bench/results/latest.json');
+    write(path.join(root, 'bench', 'results', 'latest.svg'), svg, 'bench/results/latest.svg');
+  }
+} catch (error) {
+  // Ctrl-C stops the processes a step was waiting for: that step's failure is no news.
+  if (!interrupted) throw error;
+} finally {
+  await cleanUp();
 }

@@ -1,0 +1,94 @@
+/**
+ * The bench's extra sections that need only this server: `/api/me` while clients hammer the login
+ * (argon2 competing for the cores), and WORKERS=2 against WORKERS=1.
+ */
+import { fixedHeaders, measure, median, percentile, summarize } from './load.mjs';
+import { loginBody, makeClientKey } from './client.mjs';
+
+/**
+ * `clients` loops of POST /auth/login (a correct password: only the hashing gate can refuse them)
+ * until `stop()`: counts answers by status, and 429/503 answers that carry `Retry-After`.
+ */
+function loginLoops(url, clients, clientKey) {
+  const counts = { ok: 0, tooMany: 0, unavailable: 0, withRetryAfter: 0, other: 0 };
+  const latencies = [];
+  const refusedLatencies = [];
+  let running = true;
+  const body = loginBody(clientKey);
+  const loop = async () => {
+    while (running) {
+      const started = performance.now();
+      try {
+        const res = await fetch(`${url}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+        await res.arrayBuffer();
+        const took = performance.now() - started;
+        latencies.push(took);
+        if (res.status === 429 || res.status === 503) refusedLatencies.push(took);
+        if (res.status === 200) counts.ok++;
+        else if (res.status === 429) counts.tooMany++;
+        else if (res.status === 503) counts.unavailable++;
+        else counts.other++;
+        if ((res.status === 429 || res.status === 503) && res.headers.get('retry-after') !== null) counts.withRetryAfter++;
+      } catch {
+        counts.other++;
+      }
+    }
+  };
+  const done = Promise.all(Array.from({ length: clients }, loop));
+  return {
+    async stop() {
+      running = false;
+      await done;
+      return {
+        ...counts, total: latencies.length, p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99),
+        refusedP50Ms: percentile(refusedLatencies, 50), refusedP99Ms: percentile(refusedLatencies, 99),
+      };
+    },
+  };
+}
+
+/**
+ * Per round: `/api/me` (warm) alone, then the same while `clients` loop logins. Reports medians and
+ * the p99 ratio (during / alone; the goal is at most 2).
+ */
+export async function loginIsolation(server, sealed, { rounds, seconds, connections, clients }) {
+  const headers = () => fixedHeaders({ authorization: `Bearer ${sealed}` });
+  const clientKey = await makeClientKey();
+  const alone = [];
+  const during = [];
+  const logins = [];
+  for (let round = 0; round < rounds; round++) {
+    alone.push(await measure(server, { seconds, connections, headers: headers() }));
+    const loops = loginLoops(server.url, clients, clientKey);
+    during.push(await measure(server, { seconds, connections, headers: headers() }));
+    logins.push(await loops.stop());
+  }
+  const a = summarize(alone);
+  const d = summarize(during);
+  const sum = (key) => logins.reduce((total, round) => total + round[key], 0);
+  return {
+    clients,
+    alone: a,
+    during: d,
+    p99Ratio: a.p99 && d.p99 !== null ? d.p99 / a.p99 : null,
+    rpsRatio: a.rps ? d.rps / a.rps : null,
+    logins: {
+      total: sum('total'), ok: sum('ok'), tooMany: sum('tooMany'), unavailable: sum('unavailable'),
+      withRetryAfter: sum('withRetryAfter'), other: sum('other'), p50Ms: median(logins.map((r) => r.p50Ms)), p99Ms: median(logins.map((r) => r.p99Ms)),
+      refusedP50Ms: median(logins.map((r) => r.refusedP50Ms)), refusedP99Ms: median(logins.map((r) => r.refusedP99Ms)),
+    },
+  };
+}
+
+/** Per round: warm `/api/me` on the WORKERS=1 server, then on the WORKERS=2 one (CPU summed over its workers). */
+export async function workersComparison(one, two, sealedOne, sealedTwo, { rounds, seconds, connections }) {
+  const single = [];
+  const double = [];
+  for (let round = 0; round < rounds; round++) {
+    single.push(await measure(one, { seconds, connections, headers: fixedHeaders({ authorization: `Bearer ${sealedOne}` }) }));
+    double.push(await measure(two, { seconds, connections, headers: fixedHeaders({ authorization: `Bearer ${sealedTwo}` }) }));
+  }
+  const w1 = summarize(single);
+  const w2 = summarize(double);
+  return { workers1: w1, workers2: w2, rpsRatio: w1.rps ? w2.rps / w1.rps : null };
+}
