@@ -113,6 +113,24 @@ export function describeStoreContract(name: string, open: () => Promise<SessionS
         await store.touchSession(unknown, Date.now());
         expect(await read(unknown)).toBeNull();
       });
+
+      it('creates nothing when an unknown session is touched: there is nothing to revoke or purge', async () => {
+        const unknown = randomUUID();
+        const now = Date.now();
+        await store.touchSession(unknown, now);
+        expect(await store.revokeSession(unknown, now + 1)).toBe(false);
+        expect(await store.purgeExpired(now + 2)).toBe(0);
+      });
+
+      it('returns a session until the millisecond before its absolute end, and null from that millisecond', async () => {
+        const { session } = await created();
+        const revoked = (await created()).session;
+        await store.revokeSession(revoked.id, revoked.createdAt + 1);
+        expect(await store.getSession(session.id, session.expiresAt - 1)).toEqual(session);
+        expect(await store.getSession(revoked.id, revoked.expiresAt - 1)).toEqual({ ...revoked, revokedAt: revoked.createdAt + 1 });
+        expect(await store.getSession(session.id, session.expiresAt)).toBeNull();
+        expect(await store.getSession(revoked.id, revoked.expiresAt)).toBeNull();
+      });
     });
 
     describe('refresh token rotation', () => {
@@ -369,6 +387,22 @@ export function describeStoreContract(name: string, open: () => Promise<SessionS
         expect(await rotate(live.token, newHash(), at(now))).toMatchObject({ status: 'rotated' });
         expect(await store.purgeExpired(now)).toBe(0);
       });
+
+      it('deletes every refresh token of a purged session: none comes back with a new session of the same id', async () => {
+        const { session, token } = await created();
+        const t = session.createdAt;
+        const next = newHash();
+        await rotate(token, next, at(t + 1000));
+        await store.revokeSession(session.id, t + 2000);
+        expect(await store.purgeExpired(t + 3000)).toBe(1);
+        const reopened = { ...session, createdAt: t + 4000, lastUsedAt: t + 4000 };
+        const fresh = newHash();
+        await store.createSession(reopened, fresh);
+        expect(await store.findRefreshToken(token, t + 5000)).toBeNull();
+        expect(await store.findRefreshToken(next, t + 5000)).toBeNull();
+        expect(await rotate(next, newHash(), at(t + 5000))).toEqual({ status: 'invalid' });
+        expect(await store.findRefreshToken(fresh, t + 5000)).toEqual({ session: reopened, currentHash: fresh, supersededAt: null });
+      });
     });
 
     describe('DPoP proof ids', () => {
@@ -390,6 +424,20 @@ export function describeStoreContract(name: string, open: () => Promise<SessionS
         expect(await store.rememberProofId(ended, now + MINUTE, now)).toBe(true);
         expect(await store.rememberProofId(ended, now + MINUTE, now)).toBe(false);
         expect(await store.rememberProofId(live, now + MINUTE, now)).toBe(false);
+      });
+
+      it('refuses an id until the millisecond before its end, and takes it anew at that millisecond', async () => {
+        // Redis forgets an id by its own clock (PXAT), not by `now`: the end that is reached here is
+        // already past by every clock, the end that is not reached lies ahead by every clock.
+        const now = Date.now();
+        const [ended, kept] = [newHash(), newHash()];
+        const past = now - 1;
+        expect(await store.rememberProofId(ended, past, past - 1000)).toBe(true);
+        expect(await store.rememberProofId(ended, now + HOUR, past)).toBe(true);
+        expect(await store.rememberProofId(ended, now + HOUR, past + 1)).toBe(false);
+        const future = now + HOUR;
+        expect(await store.rememberProofId(kept, future, future - 1000)).toBe(true);
+        expect(await store.rememberProofId(kept, future + MINUTE, future - 1)).toBe(false);
       });
 
       it('gives one proof id presented 20 times at once exactly one true', async () => {
