@@ -5,11 +5,14 @@ import type { AuthError } from '../../src/errors.js';
 import { KeyManager } from '../../src/keys/manager.js';
 import type { Credentials } from '../../src/sessions/proofs.js';
 import { SessionService } from '../../src/sessions/service.js';
+import { openDatabase } from '../../src/db/sqlite.js';
 import { MemorySessionStore } from '../../src/store/memory.js';
+import { SqliteSessionStore } from '../../src/store/sqlite.js';
 import type { SessionRecord } from '../../src/store/types.js';
 import { parseClientKey } from '../../src/tokens/client-key.js';
 import { hashRefreshToken, newRefreshToken } from '../../src/tokens/refresh.js';
 import { MemoryUserDirectory } from '../../src/users/memory.js';
+import { SqliteUserDirectory } from '../../src/users/sqlite.js';
 import { hashPassword } from '../../src/users/password.js';
 import { fakeClock } from '../helpers/clock.js';
 import { makeClientKey, openAccessToken, sealToServer, type ClientKeyPair } from '../helpers/client.js';
@@ -248,6 +251,36 @@ describe('a protected request', () => {
     time.advance(1);
     await service.authenticate(asBearer(bearer));
     expect(await lastUsed()).toBe(time.now());
+  });
+});
+
+describe('a protected request on a SQLite file holding the users too (one joined read)', () => {
+  it('is served for a live session, and refused without a crash once the row is gone or the user deleted', async () => {
+    const db = openDatabase(path.join(temp.dir, 'joined.db'));
+    try {
+      const fileUsers = new SqliteUserDirectory(db);
+      const fileStore = new SqliteSessionStore(db, { usersInSameFile: true });
+      expect(fileStore.getSessionWithUser).toBeDefined();
+      const joined = new SessionService(config, keys, fileStore, fileUsers, { clock: time.clock });
+      const signIn = async (username: string) => {
+        const client = await makeClientKey();
+        const grant = await joined.login(username, PASSWORD, await parseClientKey(client.publicJwk), 'test');
+        return { sessionId: grant.body.session_id, bearer: await sealToServer(await openAccessToken(grant.body.access_token, client), keys.jwks()) };
+      };
+      const ivy = await fileUsers.add(`ivy-${randomUUID().slice(0, 8)}`, await hashPassword(PASSWORD), time.now());
+      const live = await signIn(ivy.username);
+      const principal = await joined.authenticate(asBearer(live.bearer));
+      expect({ user: principal.user.username, session: principal.session.id }).toEqual({ user: ivy.username, session: live.sessionId });
+      // The session row is gone (purged past its end by another instance): no row to join.
+      db.prepare('DELETE FROM refresh_tokens WHERE session_id = ?').run(live.sessionId);
+      db.prepare('DELETE FROM sessions WHERE id = ?').run(live.sessionId);
+      expect(await reasonOf(joined.authenticate(asBearer(live.bearer)))).toBe('session not live');
+      const other = await signIn(ivy.username);
+      await fileUsers.remove(ivy.username);
+      expect(await reasonOf(joined.authenticate(asBearer(other.bearer)))).toBe('user missing or disabled');
+    } finally {
+      db.close();
+    }
   });
 });
 
