@@ -65,6 +65,14 @@ describe('AcceptCache', () => {
     expect(cache.get('dd', '1', 0)?.jti).toBe('d');
   });
 
+  it('keeps a bearer of exactly its character budget, alone', () => {
+    const cache = new AcceptCache(10, 8);
+    cache.get('warm', '1');
+    cache.set('aaa', '1', claims(exp, 'a'));
+    cache.set('12345678', '1', claims(exp, 'full'));
+    expect([cache.get('aaa', '1', 0), cache.get('12345678', '1', 0)?.jti]).toEqual([undefined, 'full']);
+  });
+
   it('counts a bearer remembered twice once', () => {
     const cache = new AcceptCache(10, 6);
     cache.get('warm', '1');

@@ -79,11 +79,13 @@ describe('verifyDpopProof', () => {
     await expect(verifyDpopProof(await makeProof(es256, { ...claims(), ...atLogin, iat: NOW_SECONDS }), atLogin)).resolves.toBeDefined();
   });
 
-  it('refuses a proof without htm, htu, iat or jti, and a jti that is empty or too long', async () => {
+  it('refuses a proof without htm, htu, iat or jti, and a jti that is no string, empty or too long', async () => {
     for (const name of ['htm', 'htu', 'iat', 'jti']) {
       expect(await refusal(await makeProof(es256, claims({ claims: { [name]: undefined } })))).toBe('verify: ERR_JWT_CLAIM_VALIDATION_FAILED');
     }
     expect(await refusal(await makeProof(es256, claims({ jti: '' })))).toBe('jti malformed');
+    // jose checks that a jti is present, not that it is a string.
+    expect(await refusal(await makeProof(es256, claims({ claims: { jti: 12345 } })))).toBe('jti malformed');
     expect(await refusal(await makeProof(es256, claims({ jti: 'j'.repeat(DPOP_POLICY.maxJtiLength + 1) })))).toBe('jti malformed');
     await expect(verifyDpopProof(await makeProof(es256, claims({ jti: 'j'.repeat(DPOP_POLICY.maxJtiLength) })), request)).resolves.toBeDefined();
   });
