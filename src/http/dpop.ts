@@ -27,17 +27,15 @@ export function dpopChallenge(error: 'invalid_dpop_proof' | 'invalid_token'): st
  * @example requestUrls(req, config.issuer); // ['http://127.0.0.1:3000/api/me', 'https://auth.example/api/me']
  */
 export function requestUrls(req: Request, issuer: string): string[] {
-  const urls: string[] = [];
-  let path = new URL(req.originalUrl, 'http://path.invalid').pathname;
+  const publicUrl = (path: string) => `${issuer.replace(/\/+$/, '')}${path}`;
+  let own: URL;
   try {
-    const own = new URL(req.originalUrl, `${req.protocol}://${req.host}`);
-    path = own.pathname;
-    urls.push(`${own.origin}${own.pathname}`);
+    own = new URL(req.originalUrl, `${req.protocol}://${req.host}`);
   } catch {
     // No Host header, or one that is not a host: only the issuer's URL can match.
+    return [publicUrl(new URL(req.originalUrl, 'http://path.invalid').pathname)];
   }
-  urls.push(`${issuer.replace(/\/+$/, '')}${path}`);
-  return urls;
+  return [`${own.origin}${own.pathname}`, publicUrl(own.pathname)];
 }
 
 /**

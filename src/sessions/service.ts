@@ -109,8 +109,8 @@ export class SessionService {
    * @throws {DpopProofRejectedError} for a bad or replayed proof, or none under `DPOP_REQUIRED`.
    * @throws {AuthError} `invalid_credentials`.
    */
-  async login(username: string, password: string, clientKey: ClientKey, userAgent: string | null, proof?: ProofPresentation): Promise<TokenGrant> {
-    const bound = proof ? await this.#proofs.atLogin(proof) : null;
+  async login(username: string, password: string, clientKey: ClientKey, userAgent: string | null, proof: ProofPresentation = NO_PROOF): Promise<TokenGrant> {
+    const bound = await this.#proofs.atLogin(proof);
     const user = await this.users.findByUsername(username);
     const ok = await verifyPassword(user?.passwordHash ?? (await dummyPasswordHash()), password);
     if (!user || !ok || user.disabled) {

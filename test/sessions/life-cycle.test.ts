@@ -56,10 +56,10 @@ async function addUser(): Promise<{ id: string; username: string }> {
   return { id: (await users.add(username, await hashPassword(PASSWORD), time.now())).id, username };
 }
 
-/** Logs `username` in; answers the grant, the client and the sealed bearer. */
-async function loggedIn(username: string, userAgent: string | null = 'test') {
+/** Logs `username` in (through `service` unless told); answers the grant, the client and the sealed bearer. */
+async function loggedIn(username: string, userAgent: string | null = 'test', through: SessionService = service) {
   const client = await makeClientKey();
-  const grant = await service.login(username, PASSWORD, await parseClientKey(client.publicJwk), userAgent);
+  const grant = await through.login(username, PASSWORD, await parseClientKey(client.publicJwk), userAgent);
   const bearer = await sealToServer(await openAccessToken(grant.body.access_token, client), keys.jwks());
   return { grant, client, bearer, sessionId: grant.body.session_id };
 }
@@ -262,11 +262,7 @@ describe('a protected request on a SQLite file holding the users too (one joined
       const fileStore = new SqliteSessionStore(db, { usersInSameFile: true });
       expect(fileStore.getSessionWithUser).toBeDefined();
       const joined = new SessionService(config, keys, fileStore, fileUsers, { clock: time.clock });
-      const signIn = async (username: string) => {
-        const client = await makeClientKey();
-        const grant = await joined.login(username, PASSWORD, await parseClientKey(client.publicJwk), 'test');
-        return { sessionId: grant.body.session_id, bearer: await sealToServer(await openAccessToken(grant.body.access_token, client), keys.jwks()) };
-      };
+      const signIn = (username: string) => loggedIn(username, 'test', joined);
       const ivy = await fileUsers.add(`ivy-${randomUUID().slice(0, 8)}`, await hashPassword(PASSWORD), time.now());
       const live = await signIn(ivy.username);
       const principal = await joined.authenticate(asBearer(live.bearer));
