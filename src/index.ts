@@ -5,7 +5,7 @@
  *
  * @packageDocumentation
  */
-export { loadConfig, checkPassphrase, ConfigError, MIN_PASSPHRASE_LENGTH, type Config } from './config/index.js';
+export { loadConfig, checkPassphrase, ConfigError, defaultLoginConcurrency, MIN_PASSPHRASE_LENGTH, type Config } from './config/index.js';
 export {
   combineEvents,
   NO_EVENTS,
