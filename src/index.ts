@@ -5,7 +5,7 @@
  *
  * @packageDocumentation
  */
-export { loadConfig, checkPassphrase, ConfigError, MIN_PASSPHRASE_LENGTH, type Config } from './config/index.js';
+export { loadConfig, checkPassphrase, ConfigError, defaultLoginConcurrency, MIN_PASSPHRASE_LENGTH, type Config } from './config/index.js';
 export {
   combineEvents,
   NO_EVENTS,
@@ -16,7 +16,7 @@ export {
   type RefreshOutcome,
 } from './events.js';
 export { auditLog } from './logging/audit.js';
-export { accessLog, REQUEST_ID_PATTERN } from './logging/access-log.js';
+export { accessLog, requestLog, REQUEST_ID_PATTERN, type AccessLogOptions } from './logging/access-log.js';
 export { createMetrics, type Metrics } from './metrics/registry.js';
 export { metricsEvents } from './metrics/events.js';
 export { metricsServer, type MetricsSource } from './metrics/server.js';

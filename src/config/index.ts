@@ -67,7 +67,7 @@ export interface Config {
   readonly loginRateLimit: number;
   /** `LOGIN_IP_RATE_LIMIT`: failed logins a minute for one client IP, across usernames. */
   readonly loginIpRateLimit: number;
-  /** `LOGIN_CONCURRENCY`: password hashes computed at once by this process (`auto`: the cores divided among the workers). */
+  /** `LOGIN_CONCURRENCY`: password hashes computed at once by this process (`auto`: {@link defaultLoginConcurrency}). */
   readonly loginConcurrency: number;
   /** `SHUTDOWN_TIMEOUT`: the longest a SIGTERM/SIGINT drain may take before the process exits 1. */
   readonly shutdownTimeout: number;
@@ -241,6 +241,19 @@ function isPostgresUrl(value: string): boolean {
 }
 
 /**
+ * `LOGIN_CONCURRENCY=auto`: the password hashes one process computes at once. The host keeps one
+ * core per worker for answering requests (each worker's event loop) and shares the other cores among
+ * the workers' hashes, at least one per worker: 1 on 2 cores with one worker, 7 on 8. Hashing on
+ * every core would leave the event loop to compete with argon2 for CPU, and a login flood would
+ * multiply the latency of every other request (`docs/serving.md`).
+ *
+ * @example defaultLoginConcurrency(8, 1); // 7
+ */
+export function defaultLoginConcurrency(cores: number, workers: number): number {
+  return Math.max(1, Math.floor((cores - workers) / workers));
+}
+
+/**
  * Validates the environment once and returns a frozen configuration.
  *
  * Empty strings count as unset, so `FOO=` in a `.env` file falls back to the default.
@@ -303,7 +316,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     cookieSecure: e.COOKIE_SECURE,
     loginRateLimit: e.LOGIN_RATE_LIMIT,
     loginIpRateLimit: e.LOGIN_IP_RATE_LIMIT,
-    loginConcurrency: e.LOGIN_CONCURRENCY ?? Math.max(1, Math.floor(cores / workers)),
+    loginConcurrency: e.LOGIN_CONCURRENCY ?? defaultLoginConcurrency(cores, workers),
     shutdownTimeout: e.SHUTDOWN_TIMEOUT,
     requestTimeout: e.REQUEST_TIMEOUT,
     workers,

@@ -1,5 +1,6 @@
 import express, { type Express, type RequestHandler } from 'express';
 import path from 'node:path';
+import proxyaddr from 'proxy-addr';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import type { Config } from '../config/index.js';
@@ -15,8 +16,9 @@ import type { LoginThrottle } from '../throttle/index.js';
 import { errorHandler, methodNotAllowed, notFound, RETRY_AFTER_SECONDS, sendError } from './error-handler.js';
 import { cookies, jsonBody } from './body.js';
 import { HashingGate } from './hashing-gate.js';
+import { FastLane } from './lane.js';
 import { loginOutcomes } from './login-outcomes.js';
-import { principalOf, requireAuth } from './require-auth.js';
+import { isBearerRequest, principalOf, requireAuth } from './require-auth.js';
 import { sendNoStore } from './respond.js';
 import { captureRoutePatterns, labelRoute } from './route-pattern.js';
 import { authRoutes } from './routes/auth.js';
@@ -62,6 +64,12 @@ export interface AppOptions {
    * stops sending new work while the requests in flight are answered.
    */
   readonly isShuttingDown?: () => boolean;
+  /**
+   * Whether `GET /api/me` with a Bearer token is served by the fast lane in front of Express's router
+   * (`src/http/lane.ts`; default `true`); `false` sends every request through the router, the
+   * reference the lane is tested against.
+   */
+  readonly fastLane?: boolean;
 }
 
 /**
@@ -109,12 +117,19 @@ export function createApp(deps: AppDependencies, options: AppOptions = {}): Expr
   app.set('trust proxy', config.trustProxyHops);
   app.locals.sessions = sessions;
   captureRoutePatterns(app);
-  app.use(accessLog(logger));
-  if (deps.metrics) app.use(requestMetrics(deps.metrics));
-  if (deps.events) app.use(loginOutcomes(deps.events));
+  // What every request runs first, whether the router or the fast lane serves it.
+  const front: RequestHandler[] = [
+    accessLog(logger, { requestPrototype: app.request, clientIp: (req) => proxyaddr(req, app.get('trust proxy fn') as (address: string, hop: number) => boolean) }),
+  ];
+  if (deps.metrics) front.push(requestMetrics(deps.metrics));
+  if (deps.events) front.push(loginOutcomes(deps.events));
+  front.push(securityHeaders);
+  app.use(...front);
+  // The fast lane runs the same front middleware: each reads only Node's own request and response.
+  const lane = new FastLane();
+  lane.use(...front);
   const hashingGate = new HashingGate(config.loginConcurrency);
   app.locals.hashingGate = hashingGate;
-  app.use(securityHeaders);
 
   app.get('/', homePage);
   app.route('/.well-known/jwks.json').get((_req, res) => {
@@ -138,10 +153,16 @@ export function createApp(deps: AppDependencies, options: AppOptions = {}): Expr
   }).all(methodNotAllowed);
 
   app.use('/auth', authRoutes(config, sessions, { throttle, gate: hashingGate }));
-  app.route('/api/me').get(requireAuth(sessions), (_req, res) => {
-    const { user, session } = principalOf(res);
-    sendNoStore(res, { sub: user.id, username: user.username, session_id: session.id });
-  }).all(methodNotAllowed);
+  const me: RequestHandler[] = [
+    requireAuth(sessions),
+    (_req, res) => {
+      const { user, session } = principalOf(res);
+      sendNoStore(res, { sub: user.id, username: user.username, session_id: session.id });
+    },
+  ];
+  app.route('/api/me').get(...me).all(methodNotAllowed);
+  // The hottest route: a Bearer request skips the router (a DPoP one needs Express's URL reading).
+  lane.get('/api/me', isBearerRequest, ...me);
 
   // The built-in routes parse a body or cookies only where they read one; a team's routes get both.
   app.use(jsonBody, cookies);
@@ -157,7 +178,10 @@ export function createApp(deps: AppDependencies, options: AppOptions = {}): Expr
     express.static(DEMO_DIR, { index: 'index.html', dotfiles: 'ignore' }),
   );
 
+  const errors = errorHandler(logger, deps.events);
   app.use(notFound);
-  app.use(errorHandler(logger, deps.events));
+  app.use(errors);
+  lane.end(notFound, errors);
+  if (options.fastLane !== false) lane.install(app);
   return app;
 }

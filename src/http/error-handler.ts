@@ -2,6 +2,7 @@ import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
 import type { Logger } from 'pino';
 import { AuthError, DpopProofRejectedError, ERRORS, HttpError, PROTECTED_ROUTE_STATUS, RateLimitedError, StoreUnavailableError, TokenRejectedError, type ErrorCode } from '../errors.js';
 import { NO_EVENTS, type AuthEvents } from '../events.js';
+import { requestLog } from '../logging/access-log.js';
 import { refusalKind } from '../tokens/refusal.js';
 import { DPOP_ALGS_PARAMETER, dpopChallenge } from './dpop.js';
 
@@ -90,7 +91,7 @@ export function errorHandler(logger: Logger, events: AuthEvents = NO_EVENTS): Er
   return (error: unknown, req, res, _next) => {
     if (res.headersSent) return;
     // The access log's child logger, when mounted, adds the request id to these lines.
-    const log: Logger = (req as { log?: Logger }).log ?? logger;
+    const log: Logger = requestLog(req) ?? logger;
     if (error instanceof AuthError) {
       const status = ERRORS[error.code].status;
       // Every 401 of a protected route carries a challenge (RFC 6750), also one raised after the

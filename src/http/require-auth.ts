@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { HttpError } from '../errors.js';
 import { INVALID_TOKEN_CHALLENGE, MISSING_TOKEN_CHALLENGE } from './error-handler.js';
@@ -10,6 +11,15 @@ const AUTHORIZATION = /^(Bearer|DPoP) ([^\s]+)$/i;
 
 /** The `htu` of a Bearer request: none, as no proof is checked for it. */
 const NO_URLS: readonly string[] = Object.freeze([]);
+
+/**
+ * Whether a request presents its token with the Bearer scheme (case-insensitive), the one form the
+ * fast lane checks without Express: a `DPoP` request's proof names the URL as Express reads it.
+ */
+export function isBearerRequest(req: IncomingMessage): boolean {
+  const header = req.headers.authorization;
+  return header !== undefined && header.length > 7 && header.charCodeAt(6) === 32 && header.slice(0, 6).toLowerCase() === 'bearer';
+}
 
 /**
  * Reads the principal that {@link requireAuth} attached to a request.

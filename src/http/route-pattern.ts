@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import type { Express, Request, RequestHandler, Response } from 'express';
 
 /** The label of a request that no route matched (an unknown path, or a body refused before routing). */
@@ -58,7 +59,7 @@ export function labelRoute(label: string): RequestHandler {
  *
  * @example metrics.httpRequests.inc({ method: req.method, route: routePatternOf(req, res), status: '200' });
  */
-export function routePatternOf(req: Request, res: Response): string {
+export function routePatternOf(req: IncomingMessage, res: Pick<Response, 'locals'>): string {
   const observed = req as Observed;
   const base = observed[BASE_URL];
   if (base !== undefined) return `${base}${String(observed[MATCHED_PATH])}`;

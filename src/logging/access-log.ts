@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { ServerResponse } from 'node:http';
-import type { Request, RequestHandler, Response } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { RequestHandler, Response } from 'express';
 import type { Logger } from 'pino';
 import { routePatternOf } from '../http/route-pattern.js';
 
@@ -19,15 +19,26 @@ export const ACCESS_MESSAGE = 'request';
 const REQUEST_ID = Symbol('requestId');
 const BASE_LOGGER = Symbol('accessLogger');
 const REQUEST_LOGGER = Symbol('requestLogger');
-const HAS_REQUEST_LOG = Symbol('hasRequestLog');
 const STARTED = Symbol('started');
 const WRITTEN = Symbol('accessLineWritten');
+const CLIENT_IP = Symbol('clientIp');
 
-type Logged = Request & { log?: Logger; [REQUEST_ID]?: string; [BASE_LOGGER]?: Logger; [REQUEST_LOGGER]?: Logger; [HAS_REQUEST_LOG]?: true };
-type Timed = ServerResponse & { [STARTED]?: number; [WRITTEN]?: true };
+type Logged = IncomingMessage & { [REQUEST_ID]?: string; [BASE_LOGGER]?: Logger; [REQUEST_LOGGER]?: Logger };
+type Timed = ServerResponse & { [STARTED]?: number; [WRITTEN]?: true; [CLIENT_IP]?: (req: IncomingMessage) => string | undefined };
+
+/** How the access log fits the app it logs for. */
+export interface AccessLogOptions {
+  /** Where `req.log` is defined, once: the app's request prototype (`app.request`). */
+  readonly requestPrototype?: object;
+  /**
+   * The client's address as the app resolves it (`TRUST_PROXY`), from Node's own request (the fast
+   * lane does not make it an Express request); default the socket's peer address.
+   */
+  readonly clientIp?: (req: IncomingMessage) => string | undefined;
+}
 
 /** The request's id: the presented `X-Request-Id` when it is sane, else a new UUID; echoed in the response. */
-function requestIdOf(req: Request, res: Response): string {
+function requestIdOf(req: IncomingMessage, res: ServerResponse): string {
   const presented = req.headers['x-request-id'];
   const id = typeof presented === 'string' && REQUEST_ID_PATTERN.test(presented) ? presented : randomUUID();
   res.setHeader(REQUEST_ID_HEADER, id);
@@ -35,35 +46,42 @@ function requestIdOf(req: Request, res: Response): string {
 }
 
 /** The one access line: what an operator needs, and nothing read from a header or a body. */
-function accessLine(req: Request, res: Response, durationMs: number): Record<string, unknown> {
+function accessLine(req: IncomingMessage, res: Timed, durationMs: number): Record<string, unknown> {
   return {
     method: req.method,
-    route: routePatternOf(req, res),
+    route: routePatternOf(req, res as unknown as Response),
     status: res.statusCode,
     duration_ms: durationMs,
-    ip: req.ip,
+    ip: res[CLIENT_IP]?.(req) ?? req.socket.remoteAddress,
     ...(res.writableFinished ? {} : { aborted: true }),
   };
 }
 
 /**
- * `req.log`: the access log's logger bound to the request id, made on first use (most requests
- * never log anything but their access line). Defined once on the app's request prototype, not on
+ * The access log's logger bound to the request's id, made on first use (most requests never log
+ * anything but their access line); `undefined` for a request the access log has not seen.
+ *
+ * @example (requestLog(req) ?? logger).warn({ path: req.path }, 'store unavailable');
+ */
+export function requestLog(req: IncomingMessage): Logger | undefined {
+  const logged = req as Logged;
+  const base = logged[BASE_LOGGER];
+  if (base === undefined) return undefined;
+  return (logged[REQUEST_LOGGER] ??= base.child({ request_id: logged[REQUEST_ID] }));
+}
+
+/**
+ * `req.log`: {@link requestLog} as an accessor, defined once on the app's request prototype, not on
  * each request (an accessor and its closures made per request cost more than the log line's use).
  */
 function defineRequestLog(prototype: object): void {
-  Object.defineProperties(prototype, {
-    [HAS_REQUEST_LOG]: { value: true },
-    log: {
-      configurable: true,
-      get(this: Logged): Logger | undefined {
-        const base = this[BASE_LOGGER];
-        if (base === undefined) return undefined;
-        return (this[REQUEST_LOGGER] ??= base.child({ request_id: this[REQUEST_ID] }));
-      },
-      set(this: Logged, logger: Logger) {
-        this[REQUEST_LOGGER] = logger;
-      },
+  Object.defineProperty(prototype, 'log', {
+    configurable: true,
+    get(this: Logged): Logger | undefined {
+      return requestLog(this);
+    },
+    set(this: Logged, logger: Logger) {
+      this[REQUEST_LOGGER] = logger;
     },
   });
 }
@@ -72,8 +90,8 @@ function defineRequestLog(prototype: object): void {
 function writeAccessLine(this: Timed): void {
   if (this[WRITTEN]) return;
   this[WRITTEN] = true;
-  const req = this.req as Logged;
-  (req.log as Logger).info(accessLine(req, this as unknown as Response, Date.now() - (this[STARTED] as number)), ACCESS_MESSAGE);
+  const req = this.req;
+  (requestLog(req) as Logger).info(accessLine(req, this, Date.now() - (this[STARTED] as number)), ACCESS_MESSAGE);
 }
 
 /**
@@ -86,18 +104,21 @@ function writeAccessLine(this: Timed): void {
  * `Set-Cookie`...) and no body is ever written. The request id (see {@link REQUEST_ID_PATTERN}) is
  * echoed in `X-Request-Id` and bound to `req.log`, so other lines of the same request carry it.
  * Route patterns come from `captureRoutePatterns(app)`. When `info` is off, nothing is timed or
- * listened to: the request only gets its id.
+ * listened to: the request only gets its id. It reads only what Node's own request and response
+ * have, so the fast lane runs it too.
  *
- * @example captureRoutePatterns(app); app.use(accessLog(logger));
+ * @example captureRoutePatterns(app); app.use(accessLog(logger, { requestPrototype: app.request }));
  */
-export function accessLog(logger: Logger): RequestHandler {
+export function accessLog(logger: Logger, options: AccessLogOptions = {}): RequestHandler {
+  if (options.requestPrototype) defineRequestLog(options.requestPrototype);
+  const clientIp = options.clientIp;
   return (req, res, next) => {
     const logged = req as Logged;
-    if (logged[HAS_REQUEST_LOG] !== true) defineRequestLog(Object.getPrototypeOf(req) as object);
     logged[REQUEST_ID] = requestIdOf(req, res);
     logged[BASE_LOGGER] = logger;
     if (logger.isLevelEnabled('info')) {
       (res as Timed)[STARTED] = Date.now();
+      (res as Timed)[CLIENT_IP] = clientIp;
       res.once('finish', writeAccessLine);
       res.once('close', writeAccessLine);
     }

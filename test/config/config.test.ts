@@ -1,6 +1,6 @@
 import os from 'node:os';
 import path from 'node:path';
-import { ConfigError, loadConfig } from '../../src/config/index.js';
+import { ConfigError, defaultLoginConcurrency, loadConfig } from '../../src/config/index.js';
 import { parseDuration } from '../../src/config/duration.js';
 import { runNode, SERVER_JS } from '../helpers/process.js';
 import { tempDir } from '../helpers/runtime.js';
@@ -49,7 +49,7 @@ describe('loadConfig', () => {
       shutdownTimeout: 10_000,
       requestTimeout: 30_000,
       workers: 1,
-      loginConcurrency: os.availableParallelism(),
+      loginConcurrency: Math.max(1, os.availableParallelism() - 1),
       dpopRequired: false,
     });
   });
@@ -217,6 +217,19 @@ describe('running as a fleet', () => {
     ['REQUEST_TIMEOUT', '0'],
   ])('refuses %s=%s with one line naming the variable', (variable, value) => {
     expectRefusal({ [variable]: value }, variable);
+  });
+
+  it.each([
+    [1, 1, 1],
+    [2, 1, 1],
+    [4, 1, 3],
+    [8, 1, 7],
+    [8, 2, 3],
+    [8, 8, 1],
+    [2, 2, 1],
+    [16, 3, 4],
+  ])('LOGIN_CONCURRENCY=auto on %i cores with %i worker(s): %i hashes at once per process, a core per worker kept for requests', (cores, workers, expected) => {
+    expect(defaultLoginConcurrency(cores, workers)).toBe(expected);
   });
 
   it('reads WORKERS=auto as one worker per core, and shares the cores among them for hashing', () => {
