@@ -8,7 +8,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import os from 'node:os';
 
-const TICKS_PER_SECOND = (() => {
+/** Linux clock ticks per second, the unit of /proc/<pid>/stat's CPU times. */
+export const TICKS_PER_SECOND = (() => {
   try {
     return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
   } catch {
@@ -41,6 +42,15 @@ export function childPids(pid) {
     }
   }
   return children;
+}
+
+/**
+ * CPU seconds the whole machine has been busy (every core: user, nice, system, irq, softirq and steal
+ * time from /proc/stat), so a run can tell how much of the machine went to processes it did not measure.
+ */
+export function machineBusySeconds() {
+  const [user, nice, system, , , irq, softirq, steal] = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0].trim().split(/\s+/).slice(1).map(Number);
+  return (user + nice + system + irq + softirq + (steal || 0)) / TICKS_PER_SECOND;
 }
 
 /** Whether CPU time can be read here (Linux /proc). */
