@@ -174,7 +174,7 @@ try {
   const clusterToken = await login(cluster.url);
   const workers = await workersComparison(server, cluster, warm.sealed, clusterToken.sealed, { ...options, loader });
   for (const [name, w] of [['WORKERS=1', workers.workers1], ['WORKERS=2', workers.workers2]]) {
-    out(`  ${name}: ${fmt(w.rps, 0)} req/s, ${fmt(w.cpuUsPerRequest, 0)} CPU µs/req, p50 ${fmt(w.p50)} ms, p99 ${fmt(w.p99)} ms, ${w.ok} 2xx, ${w.non2xx} non-2xx${w.errors ? `, ${w.errors} socket errors` : ''}; ${loader.name} ${fmt(w.loaderCpuUsPerRequest, 0)} CPU µs/req; other work ${fmt(w.otherCores, 2)} cores`);
+    out(`  ${name}: ${fmt(w.rps, 0)} req/s, ${fmt(w.cpuUsPerRequest, 0)} CPU µs/req (${fmt(w.cores, 2)} cores), p50 ${fmt(w.p50)} ms, p99 ${fmt(w.p99)} ms, ${w.ok} 2xx, ${w.non2xx} non-2xx${w.errors ? `, ${w.errors} socket errors` : ''}; ${loader.name} ${fmt(w.loaderCpuUsPerRequest, 0)} CPU µs/req; other work ${fmt(w.otherCores, 2)} cores`);
   }
   out(`  throughput ratio ${fmt(workers.rpsRatio, 2)}× (goal ≥ 1.6×; by round ${workers.rpsRatioByRound.map((r) => fmt(r, 2)).join(' ')})`);
   out(`  ceiling with this load generator on the same two cores, 2S/(S+X): ${fmt(workers.ceiling, 2)}× (S ${fmt(workers.workers1.cpuUsPerRequest, 0)} µs one worker's CPU per request, X ${fmt(workers.loaderCpuUsPerRequest, 0)} µs ${loader.name}'s)`);

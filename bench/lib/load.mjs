@@ -40,6 +40,8 @@ export function pooledHeaders(size, make) {
  * - `cpuUsPerRequest`: CPU µs of the target's processes divided by its 2xx answers;
  * - `rps`: 2xx answers per second; `p50`/`p99`: latency in ms; `non2xx`, `errors` (sockets, timeouts);
  * - `madeDuringRun`: pooled headers the load generator had to make during the run;
+ * - `cores`: the target's CPU time over the run's wall time (a Node process uses a little more than
+ *   one core: its GC and compiler threads);
  * - `loaderCpuUsPerRequest`: CPU µs of the load generator (autocannon runs in the bench's own process)
  *   per 2xx answer;
  * - `otherCores`: how many cores, on average over the run, went to neither the target nor the load
@@ -73,6 +75,7 @@ export async function measure(target, { path = '/api/me', seconds, connections, 
     errors: result.errors + result.timeouts,
     madeDuringRun: headers.madeDuringRun(),
     cpuSeconds: cpu,
+    cores: cpu / wall,
     loaderCpuUsPerRequest: ok > 0 ? (loader.user + loader.system) / ok : null,
     otherCores: otherCores(busy, cpu, (loader.user + loader.system) / 1e6, wall),
   };
@@ -107,6 +110,7 @@ export function summarize(runs) {
     rps: pick('rps'),
     loaderCpuUsPerRequest: pick('loaderCpuUsPerRequest'),
     otherCores: pick('otherCores'),
+    cores: pick('cores'),
     p50: pick('p50'),
     p99: pick('p99'),
     ok: sum('ok'),

@@ -1,8 +1,8 @@
 /**
  * wrk (C, epoll) as the load generator where the load generator's own cost matters: in the WORKERS
- * section the generator shares the two cores with the servers, and autocannon (JavaScript) costs about
- * as much CPU per request as the server it drives. wrk sends one prebuilt request with fixed headers;
- * a fresh header per request (the cold and DPoP cases) stays with autocannon's pooled headers.
+ * section the generator shares the two cores with the servers, and autocannon (JavaScript) costs two to
+ * three times wrk's CPU per request. wrk sends one prebuilt request with fixed headers; a fresh header
+ * per request (the cold and DPoP cases) stays with autocannon's pooled headers.
  */
 import { spawn } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
@@ -113,6 +113,7 @@ export async function measureWithWrk(wrk, target, { path: urlPath = '/api/me', s
     errors: report.connectErrors + report.readErrors + report.writeErrors + report.timeouts,
     madeDuringRun: 0,
     cpuSeconds: cpu,
+    cores: cpu / wall,
     loaderCpuUsPerRequest: ok > 0 ? (loaderCpu * 1e6) / ok : null,
     otherCores: otherCores(busy, cpu, loaderCpu, wall),
   };
