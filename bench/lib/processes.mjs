@@ -5,8 +5,8 @@
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import os from 'node:os';
+import { childEnv, freePort, healthy } from '../../test/helpers/probes.mjs';
 
 /** Linux clock ticks per second, the unit of /proc/<pid>/stat's CPU times. */
 export const TICKS_PER_SECOND = (() => {
@@ -61,25 +61,6 @@ export function canReadCpu() {
   } catch {
     return false;
   }
-}
-
-/** A port nobody listened on a moment ago. */
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-/** PATH, HOME and temp dirs of this process plus `env`: children never see the caller's settings. */
-export function childEnv(env) {
-  const base = {};
-  for (const name of ['PATH', 'HOME', 'TMPDIR', 'TEMP', 'TMP']) if (process.env[name] !== undefined) base[name] = process.env[name];
-  return { ...base, ...env };
 }
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -143,16 +124,6 @@ export function startPeer(name, script, env = {}) {
       resolve(`http://127.0.0.1:${JSON.parse(line).port}`);
     }, 20);
   }));
-}
-
-async function healthy(url) {
-  try {
-    const res = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(1000) });
-    await res.arrayBuffer();
-    return res.status === 200;
-  } catch {
-    return false;
-  }
 }
 
 /**
