@@ -1,7 +1,15 @@
--- Loaded by bench/lib/wrk.mjs with `wrk -s`: at the end of a run, one line the bench parses instead of
--- wrk's human-readable summary. Latencies are in µs; utime and stime are wrk's own CPU time in clock
--- ticks, read from /proc/self/stat (all its threads, as the bench reads the server's). Defines no
--- request() or response(), so wrk keeps sending its one prebuilt request at full speed.
+-- Loaded by bench/lib/wrk.mjs with `wrk -s`. The request's headers come from BENCH_WRK_HEADERS (one
+-- "Name: value" a line) rather than `-H`, so the bearer is not on wrk's command line for `ps` to show.
+-- At the end of a run, one line the bench parses instead of wrk's human-readable summary. Latencies are
+-- in µs; utime and stime are wrk's own CPU time in clock ticks, read from /proc/self/stat (all its
+-- threads, as the bench reads the server's). Defines no request() or response(), so wrk keeps sending
+-- its one prebuilt request at full speed.
+for line in (os.getenv("BENCH_WRK_HEADERS") or ""):gmatch("[^\n]+") do
+  local name, value = line:match("^([^:]+): (.*)$")
+  assert(name, "BENCH_WRK_HEADERS: a line without a name")
+  wrk.headers[name] = value
+end
+
 done = function(summary, latency, requests)
   local file = assert(io.open("/proc/self/stat", "r"))
   local stat = file:read("*a")

@@ -8,6 +8,7 @@ import { spawn } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { childEnv } from '../../test/helpers/probes.mjs';
 import { otherCores } from './load.mjs';
 import { machineBusySeconds, TICKS_PER_SECOND } from './processes.mjs';
 
@@ -69,8 +70,8 @@ export function parseWrkReport(stdout, stderr = '') {
 }
 
 /** Runs wrk to its end; resolves with its output, rejects when it cannot start or exits non-zero. */
-function runWrk(wrk, args) {
-  const child = spawn(wrk, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+function runWrk(wrk, args, env) {
+  const child = spawn(wrk, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (chunk) => (stdout += chunk));
@@ -83,20 +84,22 @@ function runWrk(wrk, args) {
 
 /**
  * `measure` (load.mjs) with wrk: one thread (so it stays on one core), `connections` connections, the
- * fixed headers of `headers`, for `seconds` rounded up to whole seconds (wrk takes no fractions).
- * wrk counts answers of 400 and above as errors (`non2xx` here; `/api/me` answers 200 or 401).
+ * fixed headers of `headers` (as `-H` would send them, handed over in the environment), for `seconds`
+ * rounded up to whole seconds (wrk takes no fractions). wrk counts answers of 400 and above as errors (`non2xx` here; `/api/me` answers 200 or 401).
  * `loaderCpuUsPerRequest` is wrk's own CPU time per answered request; the other figures are those of
  * `measure`.
  */
 export async function measureWithWrk(wrk, target, { path: urlPath = '/api/me', seconds, connections, headers }) {
   if (headers.requests !== undefined) throw new Error('wrk sends fixed headers only: pooled headers need autocannon');
-  const args = ['-t', '1', '-c', String(connections), '-d', `${Math.max(1, Math.ceil(seconds))}s`, '-s', REPORT_SCRIPT];
-  for (const [name, value] of Object.entries(headers.headers)) args.push('-H', `${name}: ${value}`);
-  args.push(`${target.url}${urlPath}`);
+  const args = ['-t', '1', '-c', String(connections), '-d', `${Math.max(1, Math.ceil(seconds))}s`, '-s', REPORT_SCRIPT, `${target.url}${urlPath}`];
+  // What `-H` would send, through the environment: the bearer stays off wrk's command line.
+  const lines = Object.entries(headers.headers).map(([name, value]) => `${name}: ${value}`);
+  if (lines.some((line) => /[\r\n]/.test(line))) throw new Error('a header with a line break');
+  const env = childEnv({ BENCH_WRK_HEADERS: lines.join('\n') });
   const before = target.cpuSeconds();
   const busyBefore = machineBusySeconds();
   const started = performance.now();
-  const { stdout, stderr } = await runWrk(wrk, args);
+  const { stdout, stderr } = await runWrk(wrk, args, env);
   const cpu = target.cpuSeconds() - before;
   const busy = machineBusySeconds() - busyBefore;
   const wall = (performance.now() - started) / 1000;
