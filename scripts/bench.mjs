@@ -5,6 +5,7 @@
 //                          [--json file] [--svg file] [--smoke]
 //
 // Environment: BENCH_ROUNDS, BENCH_SECONDS, BENCH_CONNECTIONS, BENCH_TRIALS, BENCH_LOGIN_CLIENTS;
+// BENCH_LOADER (wrk or autocannon for the WORKERS section; default wrk when installed);
 // BENCH_REDIS_URL (default redis://127.0.0.1:6379) and BENCH_PG_URL (default
 // postgres://postgres@127.0.0.1:5432/postgres, where a fresh database is created and dropped) for the
 // revocation lag. A full run (not --smoke) also
@@ -23,6 +24,7 @@ import { canReadCpu, startPeer, startServer, stopEveryChild } from '../bench/lib
 import { chartSvg, ratios, tableLines } from '../bench/lib/report.mjs';
 import { revocationLag, revocationStores, startPair } from '../bench/lib/revocation.mjs';
 import { loginIsolation, workersComparison } from '../bench/lib/sections.mjs';
+import { chooseLoader } from '../bench/lib/wrk.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const { values: flags } = parseArgs({
@@ -50,6 +52,9 @@ const out = (line = '') => process.stdout.write(`${line}\n`);
 const progress = (line) => process.stderr.write(`… ${line}\n`);
 
 if (!canReadCpu()) throw new Error('the bench reads server CPU time from /proc: it runs on Linux only');
+const loader = chooseLoader();
+/** Other work on the machine (cores, median over a section's runs) above which the WORKERS ratio is flagged. */
+const OTHER_WORK_CORES = 0.1;
 if (!existsSync(serverJs)) throw new Error('dist/ is not built: run `npm run build` (or `npm run bench`, which builds first)');
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'jwe-auth-bench-'));
@@ -162,13 +167,18 @@ try {
   const refusedIn = l.refusedP50Ms === null ? '' : `; refusals in p50 ${fmt(l.refusedP50Ms, 0)} ms, p99 ${fmt(l.refusedP99Ms, 0)} ms`;
   out(`  logins: ${l.total} answered: ${l.ok} 200, ${l.tooMany} 429, ${l.unavailable} 503 (${l.withRetryAfter} of those with Retry-After), ${l.other} other; p50 ${fmt(l.p50Ms, 0)} ms, p99 ${fmt(l.p99Ms, 0)} ms${refusedIn}`);
 
-  out('\nWORKERS=2 against WORKERS=1, warm GET /api/me (CPU summed over the workers and the primary)');
-  const clusterToken = await login(cluster.url);
-  const workers = await workersComparison(server, cluster, warm.sealed, clusterToken.sealed, options);
-  for (const [name, w] of [['WORKERS=1', workers.workers1], ['WORKERS=2', workers.workers2]]) {
-    out(`  ${name}: ${fmt(w.rps, 0)} req/s, ${fmt(w.cpuUsPerRequest, 0)} CPU µs/req, p50 ${fmt(w.p50)} ms, p99 ${fmt(w.p99)} ms, ${w.ok} 2xx, ${w.non2xx} non-2xx`);
+  out(`\nWORKERS=2 against WORKERS=1, warm GET /api/me (CPU summed over the workers and the primary), load by ${loader.name === 'wrk' ? 'wrk (one thread)' : 'autocannon'}`);
+  if (loader.name === 'autocannon') {
+    out(`  ${loader.why}: autocannon drives this section instead of wrk, and its own CPU per request holds two workers back (apt-get install wrk; docs/performance.md)`);
   }
-  out(`  throughput ratio ${fmt(workers.rpsRatio, 2)}× (goal ≥ 1.6×; the load generator shares the cores)`);
+  const clusterToken = await login(cluster.url);
+  const workers = await workersComparison(server, cluster, warm.sealed, clusterToken.sealed, { ...options, loader });
+  for (const [name, w] of [['WORKERS=1', workers.workers1], ['WORKERS=2', workers.workers2]]) {
+    out(`  ${name}: ${fmt(w.rps, 0)} req/s, ${fmt(w.cpuUsPerRequest, 0)} CPU µs/req (${fmt(w.cores, 2)} cores), p50 ${fmt(w.p50)} ms, p99 ${fmt(w.p99)} ms, ${w.ok} 2xx, ${w.non2xx} non-2xx${w.errors ? `, ${w.errors} socket errors` : ''}; ${loader.name} ${fmt(w.loaderCpuUsPerRequest, 0)} CPU µs/req; other work ${fmt(w.otherCores, 2)} cores`);
+  }
+  out(`  throughput ratio ${fmt(workers.rpsRatio, 2)}× (goal ≥ 1.6×; by round ${workers.rpsRatioByRound.map((r) => fmt(r, 2)).join(' ')})`);
+  out(`  ceiling with this load generator on the same two cores, 2S/(S+X): ${fmt(workers.ceiling, 2)}× (S ${fmt(workers.workers1.cpuUsPerRequest, 0)} µs one worker's CPU per request, X ${fmt(workers.loaderCpuUsPerRequest, 0)} µs ${loader.name}'s)`);
+  if (workers.otherCores > OTHER_WORK_CORES) out(`  the machine was not quiet: other processes took ${fmt(workers.otherCores, 2)} cores (median of the runs), so two workers had less than the two cores to share and the ratio understates them`);
   await stopAll();
 
   out(`\nrevocation lag between two instances (logout on A → first 401 on B), ${options.trials} trials`);

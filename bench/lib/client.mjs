@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process';
 import os from 'node:os';
 import { compactDecrypt, exportJWK, generateKeyPair } from 'jose';
-import { childEnv } from './processes.mjs';
+import { childEnv } from '../../test/helpers/probes.mjs';
 import { makeProof, sealerFor } from './native-jose.mjs';
 
 export const USERNAME = 'bench';

@@ -4,6 +4,7 @@
  * whatever the load generator (sharing the same cores) costs.
  */
 import autocannon from 'autocannon';
+import { machineBusySeconds } from './processes.mjs';
 
 /**
  * The headers of each request. `fixedHeaders` sends the same headers every time.
@@ -38,10 +39,19 @@ export function pooledHeaders(size, make) {
  * Sends GET `path` to `target` for `seconds` over `connections` and measures:
  * - `cpuUsPerRequest`: CPU µs of the target's processes divided by its 2xx answers;
  * - `rps`: 2xx answers per second; `p50`/`p99`: latency in ms; `non2xx`, `errors` (sockets, timeouts);
- * - `madeDuringRun`: pooled headers the load generator had to make during the run.
+ * - `madeDuringRun`: pooled headers the load generator had to make during the run;
+ * - `cores`: the target's CPU time over the run's wall time (a Node process uses a little more than
+ *   one core: its GC and compiler threads);
+ * - `loaderCpuUsPerRequest`: CPU µs of the load generator (autocannon runs in the bench's own process)
+ *   per 2xx answer;
+ * - `otherCores`: how many cores, on average over the run, went to neither the target nor the load
+ *   generator (another job on the machine: the figures of a run with much of it are not quiet).
  */
 export async function measure(target, { path = '/api/me', seconds, connections, headers }) {
   const before = target.cpuSeconds();
+  const loaderBefore = process.cpuUsage();
+  const busyBefore = machineBusySeconds();
+  const started = performance.now();
   const result = await autocannon({
     url: `${target.url}${path}`,
     connections,
@@ -49,11 +59,15 @@ export async function measure(target, { path = '/api/me', seconds, connections, 
     headers: headers.headers,
     requests: headers.requests,
   });
+  const loader = process.cpuUsage(loaderBefore);
   const cpu = target.cpuSeconds() - before;
+  const busy = machineBusySeconds() - busyBefore;
+  const wall = (performance.now() - started) / 1000;
   const ok = result['2xx'];
+  const duration = result.duration || seconds;
   return {
     cpuUsPerRequest: ok > 0 ? (cpu * 1e6) / ok : null,
-    rps: ok / (result.duration || seconds),
+    rps: ok / duration,
     p50: result.latency.p50,
     p99: result.latency.p99,
     ok,
@@ -61,7 +75,15 @@ export async function measure(target, { path = '/api/me', seconds, connections, 
     errors: result.errors + result.timeouts,
     madeDuringRun: headers.madeDuringRun(),
     cpuSeconds: cpu,
+    cores: cpu / wall,
+    loaderCpuUsPerRequest: ok > 0 ? (loader.user + loader.system) / ok : null,
+    otherCores: otherCores(busy, cpu, (loader.user + loader.system) / 1e6, wall),
   };
+}
+
+/** Cores busy with neither the target nor the load generator, on average over a run (never below 0). */
+export function otherCores(machineBusy, targetCpu, loaderCpu, seconds) {
+  return Math.max(0, (machineBusy - targetCpu - loaderCpu) / seconds);
 }
 
 /** The median of numbers (null entries ignored); null when there are none. */
@@ -86,6 +108,9 @@ export function summarize(runs) {
   return {
     cpuUsPerRequest: pick('cpuUsPerRequest'),
     rps: pick('rps'),
+    loaderCpuUsPerRequest: pick('loaderCpuUsPerRequest'),
+    otherCores: pick('otherCores'),
+    cores: pick('cores'),
     p50: pick('p50'),
     p99: pick('p99'),
     ok: sum('ok'),

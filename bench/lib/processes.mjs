@@ -5,10 +5,11 @@
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import os from 'node:os';
+import { childEnv, freePort, healthy } from '../../test/helpers/probes.mjs';
 
-const TICKS_PER_SECOND = (() => {
+/** Linux clock ticks per second, the unit of /proc/<pid>/stat's CPU times. */
+export const TICKS_PER_SECOND = (() => {
   try {
     return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
   } catch {
@@ -43,6 +44,15 @@ export function childPids(pid) {
   return children;
 }
 
+/**
+ * CPU seconds the whole machine has been busy (every core: user, nice, system, irq, softirq and steal
+ * time from /proc/stat), so a run can tell how much of the machine went to processes it did not measure.
+ */
+export function machineBusySeconds() {
+  const [user, nice, system, , , irq, softirq, steal] = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0].trim().split(/\s+/).slice(1).map(Number);
+  return (user + nice + system + irq + softirq + (steal || 0)) / TICKS_PER_SECOND;
+}
+
 /** Whether CPU time can be read here (Linux /proc). */
 export function canReadCpu() {
   try {
@@ -51,25 +61,6 @@ export function canReadCpu() {
   } catch {
     return false;
   }
-}
-
-/** A port nobody listened on a moment ago. */
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-/** PATH, HOME and temp dirs of this process plus `env`: children never see the caller's settings. */
-export function childEnv(env) {
-  const base = {};
-  for (const name of ['PATH', 'HOME', 'TMPDIR', 'TEMP', 'TMP']) if (process.env[name] !== undefined) base[name] = process.env[name];
-  return { ...base, ...env };
 }
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -133,16 +124,6 @@ export function startPeer(name, script, env = {}) {
       resolve(`http://127.0.0.1:${JSON.parse(line).port}`);
     }, 20);
   }));
-}
-
-async function healthy(url) {
-  try {
-    const res = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(1000) });
-    await res.arrayBuffer();
-    return res.status === 200;
-  } catch {
-    return false;
-  }
 }
 
 /**

@@ -6,25 +6,12 @@
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { Redis } from 'ioredis';
-import pg from 'pg';
 import { percentile } from './load.mjs';
 import { addUser, cli, login } from './client.mjs';
 import { startServer } from './processes.mjs';
+import { probeRedis, withPostgres } from '../../test/helpers/probes.mjs';
 
 const POLL_LIMIT_MS = 5000;
-
-async function probeRedis(url) {
-  const client = new Redis(url, { lazyConnect: true, connectTimeout: 800, commandTimeout: 800, retryStrategy: () => null, maxRetriesPerRequest: 0, disconnectTimeout: 100 });
-  client.on('error', () => undefined);
-  try {
-    await client.connect();
-    return (await client.ping()) === 'PONG';
-  } catch {
-    return false;
-  } finally {
-    client.disconnect();
-  }
-}
 
 async function deleteRedisKeys(url, prefix) {
   const client = new Redis(url, { lazyConnect: true, retryStrategy: () => null, disconnectTimeout: 100 });
@@ -39,17 +26,6 @@ async function deleteRedisKeys(url, prefix) {
     } while (cursor !== '0');
   } finally {
     client.disconnect();
-  }
-}
-
-async function withPostgres(url, step) {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 1000, query_timeout: 10_000 });
-  client.on('error', () => undefined);
-  await client.connect();
-  try {
-    return await step(client);
-  } finally {
-    await client.end().catch(() => undefined);
   }
 }
 

@@ -4,6 +4,7 @@
  */
 import { fixedHeaders, measure, median, percentile, summarize } from './load.mjs';
 import { loginBody, makeClientKey } from './client.mjs';
+import { measureWithWrk } from './wrk.mjs';
 
 /**
  * `clients` loops of POST /auth/login (a correct password: only the hashing gate can refuse them)
@@ -80,15 +81,46 @@ export async function loginIsolation(server, sealed, { rounds, seconds, connecti
   };
 }
 
-/** Per round: warm `/api/me` on the WORKERS=1 server, then on the WORKERS=2 one (CPU summed over its workers). */
-export async function workersComparison(one, two, sealedOne, sealedTwo, { rounds, seconds, connections }) {
+/**
+ * Warm `/api/me` on the WORKERS=1 server and on the WORKERS=2 one (CPU summed over its processes),
+ * interleaved: one run of each per round, medians, after an unrecorded warm-up run of each. `loader` (wrk.mjs `chooseLoader`) drives the load: wrk when
+ * installed, else autocannon. The ceiling is what two workers can reach at most over one when the load
+ * generator shares the two cores: with server CPU S and generator CPU X per request, one worker is held
+ * to one core (1/S requests per second), two workers and the generator to two (2/(S+X)): 2S/(S+X).
+ * `otherCores` (median over the runs) is how much of the machine went to other work meanwhile.
+ */
+export async function workersComparison(one, two, sealedOne, sealedTwo, { rounds, seconds, connections, warmupSeconds, loader }) {
+  const run = (target, sealed, runSeconds) => {
+    const options = { seconds: runSeconds, connections, headers: fixedHeaders({ authorization: `Bearer ${sealed}` }) };
+    return loader.name === 'wrk' ? measureWithWrk(loader.wrk, target, options) : measure(target, options);
+  };
+  // As long as a round: the cluster's workers have served nothing yet, each sees half the requests, and
+  // a fresh cluster measured 268, 162, 156, 141 µs per request over its first four seconds, then ~120
+  // (one-second runs on a shared machine).
+  if (warmupSeconds > 0) {
+    await run(one, sealedOne, Math.max(warmupSeconds, seconds));
+    await run(two, sealedTwo, Math.max(warmupSeconds, seconds));
+  }
   const single = [];
   const double = [];
   for (let round = 0; round < rounds; round++) {
-    single.push(await measure(one, { seconds, connections, headers: fixedHeaders({ authorization: `Bearer ${sealedOne}` }) }));
-    double.push(await measure(two, { seconds, connections, headers: fixedHeaders({ authorization: `Bearer ${sealedTwo}` }) }));
+    single.push(await run(one, sealedOne, seconds));
+    double.push(await run(two, sealedTwo, seconds));
   }
   const w1 = summarize(single);
   const w2 = summarize(double);
-  return { workers1: w1, workers2: w2, rpsRatio: w1.rps ? w2.rps / w1.rps : null };
+  const s = w1.cpuUsPerRequest;
+  const both = [...single, ...double];
+  const x = median(both.map((r) => r.loaderCpuUsPerRequest));
+  return {
+    loader: loader.name,
+    loaderWhy: loader.why,
+    workers1: w1,
+    workers2: w2,
+    rpsRatio: w1.rps ? w2.rps / w1.rps : null,
+    rpsRatioByRound: single.map((r, i) => (r.rps ? double[i].rps / r.rps : null)),
+    loaderCpuUsPerRequest: x,
+    ceiling: s && x !== null ? (2 * s) / (s + x) : null,
+    otherCores: median(both.map((r) => r.otherCores)),
+  };
 }

@@ -1,8 +1,9 @@
-import { readFileSync } from 'node:fs';
+import { accessSync, constants, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describeWithPostgres, PG_TEST_URL } from '../helpers/postgres.js';
 import { ROOT, runNode, type ProcessResult } from '../helpers/process.js';
 import { describeWithRedis, REDIS_TEST_URL } from '../helpers/redis.js';
+import { REQUIRED } from '../helpers/requirement.js';
 import { tempDir } from '../helpers/runtime.js';
 
 /**
@@ -40,10 +41,30 @@ interface BenchResults {
   cases: Record<string, CaseResult>;
   ratios: Record<string, number>;
   loginIsolation: { p99Ratio: number; logins: { total: number; ok: number } };
-  workers: { rpsRatio: number; workers2: CaseResult };
+  workers: {
+    loader: string;
+    rpsRatio: number;
+    ceiling: number;
+    loaderCpuUsPerRequest: number;
+    workers1: CaseResult & { loaderCpuUsPerRequest: number };
+    workers2: CaseResult & { loaderCpuUsPerRequest: number };
+  };
   revocation: Record<string, LagResult>;
   inProcess: { label: string; usPerOp: number }[];
 }
+
+/** Whether `wrk` is on PATH, as the bench (which gets this PATH) looks for it. */
+const wrkInstalled = (process.env.PATH ?? '')
+  .split(path.delimiter)
+  .filter(Boolean)
+  .some((dir) => {
+    try {
+      accessSync(path.join(dir, 'wrk'), constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
 
 const temp = tempDir('jwe-auth-bench-smoke-');
 let run: ProcessResult;
@@ -91,6 +112,24 @@ describe('npm run bench --smoke', () => {
     expect(results.workers.workers2).toMatchObject({ non2xx: 0 });
     expect(results.workers.workers2.ok).toBeGreaterThan(0);
     expect(run.stdout).toMatch(/^  throughput ratio [\d.]+×/m);
+  });
+
+  // .ci/run installs wrk: under CI=true the wrk path (its report parsed) is required, so a change in
+  // wrk's output fails here; a machine without wrk passes on the autocannon fallback, which says so.
+  it(`drives the WORKERS section with wrk where installed (required with CI=true), else says it fell back to autocannon`, () => {
+    const expected = REQUIRED || wrkInstalled ? 'wrk' : 'autocannon';
+    expect(results.workers.loader).toBe(expected);
+    expect(run.stdout).toMatch(new RegExp(`^WORKERS=2 against WORKERS=1, .*, load by ${expected}`, 'm'));
+    if (expected === 'autocannon') expect(run.stdout).toMatch(/^  wrk is not installed: autocannon drives this section/m);
+    for (const w of [results.workers.workers1, results.workers.workers2]) {
+      expect(w.ok).toBeGreaterThan(0);
+      expect(w.non2xx).toBe(0);
+      expect(w.loaderCpuUsPerRequest).toBeGreaterThan(0);
+    }
+    expect(results.workers.ceiling).toBeGreaterThan(1);
+    expect(results.workers.ceiling).toBeLessThanOrEqual(2);
+    expect(run.stdout).toMatch(new RegExp(`^  WORKERS=2: \\d+ req/s, .*; ${expected} \\d+ CPU µs/req`, 'm'));
+    expect(run.stdout).toMatch(/^  ceiling with this load generator on the same two cores, 2S\/\(S\+X\): [\d.]+× \(S \d+ µs/m);
   });
 
   it('keeps the in-process figures', () => {

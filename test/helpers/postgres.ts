@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { withPostgres } from './probes.mjs';
 import { describeNeeding } from './requirement.js';
 
 /**
@@ -15,22 +16,10 @@ export const PG_TEST_URL = process.env.PG_TEST_URL || 'postgres://postgres@127.0
  */
 export const RELAXED_TIMEOUTS = Object.freeze({ connectionTimeoutMillis: 10_000, query_timeout: 10_000, statement_timeout: 10_000 });
 
-/** Runs `step` on a short-lived connection to `url`. */
-async function withClient<T>(url: string, step: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 1000, query_timeout: 10_000 });
-  client.on('error', () => undefined);
-  await client.connect();
-  try {
-    return await step(client);
-  } finally {
-    await client.end().catch(() => undefined);
-  }
-}
-
 /** Whether PostgreSQL at `url` answers a query within about a second. */
 export async function probePostgres(url: string): Promise<boolean> {
   try {
-    return await withClient(url, async (client) => (await client.query('SELECT 1 AS one')).rows[0]?.one === 1);
+    return await withPostgres(url, async (client) => (await client.query('SELECT 1 AS one')).rows[0]?.one === 1);
   } catch {
     return false;
   }
@@ -56,13 +45,13 @@ export interface TestDatabase {
 /** Creates a fresh, empty database `jwe_test_<random>` on the test server. */
 export async function createTestDatabase(): Promise<TestDatabase> {
   const name = `jwe_test_${randomBytes(6).toString('hex')}`;
-  await withClient(PG_TEST_URL, (client) => client.query(`CREATE DATABASE ${name}`));
+  await withPostgres(PG_TEST_URL, (client) => client.query(`CREATE DATABASE ${name}`));
   const url = new URL(PG_TEST_URL);
   url.pathname = `/${name}`;
   return {
     url: url.toString(),
     name,
-    drop: () => withClient(PG_TEST_URL, (client) => client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)).then(() => undefined),
+    drop: () => withPostgres(PG_TEST_URL, (client) => client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)).then(() => undefined),
   };
 }
 
@@ -85,7 +74,7 @@ export function testDatabasePerFile(): () => string {
 
 /** Empties tables of the database at `url` (between tests of one file). Tables that do not exist yet are skipped. */
 export async function emptyTables(url: string, tables: readonly string[]): Promise<void> {
-  await withClient(url, async (client) => {
+  await withPostgres(url, async (client) => {
     const found = await client.query<{ name: string }>('SELECT tablename AS name FROM pg_tables WHERE schemaname = current_schema() AND tablename = ANY($1)', [tables]);
     if (found.rows.length > 0) await client.query(`TRUNCATE ${found.rows.map((r) => r.name).join(', ')} CASCADE`);
   });

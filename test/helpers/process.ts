@@ -1,8 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { childEnv, freePort, healthy } from './probes.mjs';
+
+/** The minimal environment of a child, and a free port (the suites import them from here). */
+export { childEnv, freePort };
 
 /** The repository root (this file lives in test/helpers/). */
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -41,16 +44,6 @@ export interface Exit {
 
 /** Every child started here and not yet exited, so {@link killAll} can clean up after a failed test. */
 const live = new Map<ChildProcess, Promise<Exit>>();
-
-/** The minimal environment a child needs, plus the caller's variables. */
-export function childEnv(env: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const base: NodeJS.ProcessEnv = {};
-  for (const name of ['PATH', 'HOME', 'TMPDIR', 'TEMP', 'TMP', 'SystemRoot']) {
-    const value = process.env[name];
-    if (value !== undefined) base[name] = value;
-  }
-  return { ...base, ...env };
-}
 
 /** Spawns `node script ...args`; `done` resolves once the child exited and its output streams closed. */
 function spawnNode(script: string, args: readonly string[], options: RunOptions): { child: ChildProcess; done: Promise<Exit> } {
@@ -98,20 +91,6 @@ export async function cli(args: readonly string[], options: RunOptions = {}): Pr
   return result;
 }
 
-/** A port nobody listened on a moment ago (listen on 0, read it, close). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 /** A server running as a child process. */
 export interface ServerProcess {
   readonly url: string;
@@ -143,16 +122,6 @@ export class ServerStartError extends Error {
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function healthy(url: string): Promise<boolean> {
-  try {
-    const res = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(1000) });
-    await res.arrayBuffer();
-    return res.status === 200;
-  } catch {
-    return false;
-  }
-}
 
 async function startOnce(options: StartOptions): Promise<ServerProcess> {
   const port = await freePort();

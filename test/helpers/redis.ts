@@ -1,34 +1,15 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import { Redis } from 'ioredis';
+import { freePort, probeRedis } from './probes.mjs';
 import { describeNeeding } from './requirement.js';
+
+/** A free TCP port on 127.0.0.1 (for a private Redis; the suites import it from here). */
+export { freePort };
 
 /** The Redis the shared-Redis suites use: `REDIS_TEST_URL`, default the local default port. */
 export const REDIS_TEST_URL = process.env.REDIS_TEST_URL || 'redis://127.0.0.1:6379';
-
-/** Whether a Redis at `url` answers PING within about a second. */
-export async function probeRedis(url: string): Promise<boolean> {
-  const client = new Redis(url, {
-    lazyConnect: true,
-    connectTimeout: 800,
-    commandTimeout: 800,
-    retryStrategy: () => null,
-    maxRetriesPerRequest: 0,
-    // ioredis keeps a 2 s timer after disconnecting a connection that never opened.
-    disconnectTimeout: 100,
-  });
-  client.on('error', () => undefined);
-  try {
-    await client.connect();
-    return (await client.ping()) === 'PONG';
-  } catch {
-    return false;
-  } finally {
-    client.disconnect();
-  }
-}
 
 /** Whether the shared test Redis answered when this file was loaded (probed once). */
 export const redisReachable = await probeRedis(REDIS_TEST_URL);
@@ -87,18 +68,6 @@ export async function deleteKeys(url: string, prefix: string): Promise<void> {
   } finally {
     client.disconnect();
   }
-}
-
-/** A free TCP port on 127.0.0.1. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
 }
 
 /** A `redis-server` child process of this test, on a fixed port across restarts. */
