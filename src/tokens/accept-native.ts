@@ -60,10 +60,19 @@ function parseHeader(segment: string, invalid: string): Record<string, unknown> 
   return isJsonObject(parsed) ? parsed : fail(invalid);
 }
 
-/** jose's `crit` rule for a JWE (it recognises no extension): malformed, or naming anything at all. */
-function refuseCrit(crit: unknown, invalid: string): never {
-  const wellFormed = Array.isArray(crit) && crit.length > 0 && crit.every((name) => typeof name === 'string' && name.length > 0);
-  return fail(wellFormed ? 'ERR_JOSE_NOT_SUPPORTED' : invalid);
+/**
+ * jose's `crit` rules (RFC 7515 §4.1.11): a non-empty array of non-empty names, each an extension jose
+ * recognises (none for a JWE, `b64` for a JWS) and present, and a `b64` it names a boolean.
+ */
+function checkCrit(header: Record<string, unknown>, recognized: readonly string[], invalid: string): void {
+  const { crit } = header;
+  if (crit === undefined) return;
+  if (!Array.isArray(crit) || crit.length === 0 || !crit.every((name) => typeof name === 'string' && name.length > 0)) fail(invalid);
+  for (const name of crit as string[]) {
+    if (!recognized.includes(name)) fail('ERR_JOSE_NOT_SUPPORTED');
+    if (header[name] === undefined) fail(invalid);
+  }
+  if (crit.includes('b64') && typeof header.b64 !== 'boolean') fail(invalid);
 }
 
 /**
@@ -76,7 +85,7 @@ function refuseCrit(crit: unknown, invalid: string): never {
  */
 export function decryptNative(token: string, keys: Pick<KeyManager, 'encryption' | 'find'>): string {
   const header = parseHeader(token.slice(0, token.indexOf('.')), 'ERR_JWE_INVALID');
-  if (header.crit !== undefined) refuseCrit(header.crit, 'ERR_JWE_INVALID');
+  checkCrit(header, [], 'ERR_JWE_INVALID');
   if (header.zip !== undefined && header.zip !== 'DEF') fail('ERR_JOSE_NOT_SUPPORTED');
   if (typeof header.alg !== 'string' || header.alg === '' || typeof header.enc !== 'string' || header.enc === '') fail('ERR_JWE_INVALID');
   if (header.alg !== keys.encryption.alg || header.enc !== CONTENT_ENCRYPTION) fail('ERR_JOSE_ALG_NOT_ALLOWED');
@@ -210,6 +219,55 @@ function signatureValid(key: ServerKey, input: Buffer, signature: Buffer): boole
   }
 }
 
+/** How many verified inner tokens are remembered per signing key, at most. */
+const MAX_SIGNATURES = 10_000;
+/** How many characters of verified inner tokens are remembered per signing key, at most. */
+const MAX_SIGNATURE_CHARACTERS = 8 * 1024 * 1024;
+
+/**
+ * Inner tokens (compact JWS, exact strings) whose signature verified under a server key. A client
+ * seals the one access token it holds afresh for each request; remembering that its signature holds
+ * under this very key object skips the signature check of a re-sealing, and nothing else: the header
+ * rules (and so whether the key is still accepted) and every claim, times included, are checked each
+ * time. A reload makes new key objects, so it starts afresh. Only strings the server's key signed get
+ * in, so the memory is bounded by the tokens the server issued, and by the limits above.
+ */
+export class SignatureMemo {
+  readonly #byKey = new WeakMap<ServerKey, { entries: Set<string>; characters: number }>();
+
+  /**
+   * @param maxEntries - How many strings are remembered per key at most.
+   * @param maxCharacters - How many characters are remembered per key at most.
+   */
+  constructor(
+    private readonly maxEntries = MAX_SIGNATURES,
+    private readonly maxCharacters = MAX_SIGNATURE_CHARACTERS,
+  ) {}
+
+  /** Whether `jws` was verified under `key`. */
+  has(key: ServerKey, jws: string): boolean {
+    return this.#byKey.get(key)?.entries.has(jws) === true;
+  }
+
+  /** Remembers that `jws` verified under `key`, evicting the oldest strings past the limits. */
+  add(key: ServerKey, jws: string): void {
+    if (jws.length > this.maxCharacters) return;
+    let memo = this.#byKey.get(key);
+    if (!memo) this.#byKey.set(key, (memo = { entries: new Set(), characters: 0 }));
+    // A Set iterates in insertion order: the oldest first.
+    for (const oldest of memo.entries) {
+      if (memo.entries.size < this.maxEntries && memo.characters + jws.length <= this.maxCharacters) break;
+      memo.entries.delete(oldest);
+      memo.characters -= oldest.length;
+    }
+    memo.entries.add(jws);
+    memo.characters += jws.length;
+  }
+}
+
+/** The memo the accept pipeline uses. */
+const verifiedSignatures = new SignatureMemo();
+
 /** What {@link verifyNative} checks the claims against: the options the pipeline gives `jwtVerify`. */
 export interface ClaimsOptions {
   readonly issuer: string;
@@ -220,8 +278,8 @@ export interface ClaimsOptions {
 
 /**
  * Verifies the inner compact JWS (already checked for shape and canonical base64url): header rules
- * ({@link jwsKeyFor}, `alg` exactly the server's), the signature, then the claims as `jwtVerify`
- * checks them.
+ * (jose's `crit` rules, `alg` exactly the server's, {@link jwsKeyFor}), the signature (unless this exact string verified
+ * under this key before: {@link SignatureMemo}), then the claims as `jwtVerify` checks them.
  *
  * @returns The claims set.
  * @throws {TokenRejectedError} with jose's code or the policy's reason.
@@ -229,11 +287,16 @@ export interface ClaimsOptions {
 export function verifyNative(jws: string, keys: Pick<KeyManager, 'signing' | 'find'>, options: ClaimsOptions): Record<string, unknown> {
   const [encodedHeader, encodedPayload, encodedSignature] = jws.split('.') as [string, string, string];
   const header = parseHeader(encodedHeader, 'ERR_JWS_INVALID');
+  checkCrit(header, ['b64'], 'ERR_JWS_INVALID');
   if (typeof header.alg !== 'string' || header.alg === '') fail('ERR_JWS_INVALID');
   if (header.alg !== keys.signing.alg) fail('ERR_JOSE_ALG_NOT_ALLOWED');
   const key = jwsKeyFor(header, keys);
-  const input = Buffer.from(`${encodedHeader}.${encodedPayload}`, 'ascii');
-  if (key.alg !== header.alg || !signatureValid(key, input, Buffer.from(encodedSignature, 'base64url'))) fail('ERR_JWS_SIGNATURE_VERIFICATION_FAILED');
+  if (key.alg !== header.alg) fail('ERR_JWS_SIGNATURE_VERIFICATION_FAILED');
+  if (!verifiedSignatures.has(key, jws)) {
+    const input = Buffer.from(`${encodedHeader}.${encodedPayload}`, 'ascii');
+    if (!signatureValid(key, input, Buffer.from(encodedSignature, 'base64url'))) fail('ERR_JWS_SIGNATURE_VERIFICATION_FAILED');
+    verifiedSignatures.add(key, jws);
+  }
   let claims: unknown;
   try {
     claims = JSON.parse(strictUtf8.decode(Buffer.from(encodedPayload, 'base64url')));
