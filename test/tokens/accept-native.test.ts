@@ -316,6 +316,36 @@ describe('the claims checks at the exact second (ES256, X25519)', () => {
   });
 });
 
+describe('keys after a rotation (X25519, ES256)', () => {
+  it('a bearer sealed to the previous encryption key and signed by the previous signing key: both accept it under their kids, and refuse it once they are gone', async () => {
+    const [signing, encryption] = [await serverKey(SIGNING_SPECS.ES256), await serverKey(ENCRYPTION_SPECS.x25519)];
+    const [oldSigning, oldEncryption] = [await toServerKey(generatePrivateKey(SIGNING_SPECS.ES256), SIGNING_SPECS.ES256), await toServerKey(generatePrivateKey(ENCRYPTION_SPECS.x25519), ENCRYPTION_SPECS.x25519)];
+    const previous = { signing: oldSigning, encryption: oldEncryption };
+    let retiredAccepted = true;
+    const keys = {
+      signing,
+      encryption,
+      find: (role: 'signing' | 'encryption', kid: string | undefined) => {
+        const current = role === 'signing' ? signing : encryption;
+        if (kid === undefined || kid === current.kid) return current;
+        return retiredAccepted && kid === previous[role].kid ? previous[role] : undefined;
+      },
+    } as unknown as KeyManager;
+    const bearer = sealNative(await signInner(accessClaims(TARGET, { iat: NOW_S, exp: NOW_S + 900 }), oldSigning), oldEncryption);
+    expect(await agree(bearer, keys)).toEqual({ accepted: expect.objectContaining({ sid: 'session-1' }) });
+    expect(reasonOf(await agree(sealNative(await signInner(accessClaims(TARGET, { iat: NOW_S, exp: NOW_S + 900 }), oldSigning), oldEncryption, { header: { kid: undefined } }), keys))).toBe('decrypt: ERR_JWE_DECRYPTION_FAILED');
+    retiredAccepted = false;
+    expect(reasonOf(await agree(bearer, keys))).toBe('decrypt: unknown encryption kid');
+    retiredAccepted = true;
+    // The signature of the inner token was remembered under the old key; it is still checked against
+    // that key being accepted on every request.
+    const inner = await signInner(accessClaims(TARGET, { iat: NOW_S, exp: NOW_S + 900 }), oldSigning);
+    expect(await agree(sealNative(inner, encryption), keys)).toEqual({ accepted: expect.objectContaining({ sid: 'session-1' }) });
+    retiredAccepted = false;
+    expect(reasonOf(await agree(sealNative(inner, encryption), keys))).toBe('verify: unknown signing kid');
+  });
+});
+
 describe('checkClaims', () => {
   it('returns the claims it was given when they pass', () => {
     const claims = accessClaims(TARGET, { iat: NOW_S, exp: NOW_S + 900 });
