@@ -18,14 +18,17 @@ export function isJsonObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** Canonical unpadded base64url (RFC 7515 §2) of any length, the empty string included. */
-function isBase64url(value: unknown): boolean {
-  return typeof value === 'string' && /^[A-Za-z0-9_-]*$/.test(value) && Buffer.from(value, 'base64url').toString('base64url') === value;
+/**
+ * Canonical unpadded base64url (RFC 7515 §2) of any length, the empty string included: a string that
+ * decodes and encodes back to itself (so no character outside the alphabet, no padding, no unused bit).
+ */
+function isBase64url(value: unknown): value is string {
+  return typeof value === 'string' && Buffer.from(value, 'base64url').toString('base64url') === value;
 }
 
 /** A 32-byte coordinate: 43 characters of canonical base64url. */
 function isCoordinate(value: unknown): boolean {
-  return typeof value === 'string' && value.length === 43 && isBase64url(value);
+  return isBase64url(value) && value.length === 43;
 }
 
 /**

@@ -316,6 +316,79 @@ describe('the claims checks at the exact second (ES256, X25519)', () => {
   });
 });
 
+/**
+ * The server's own header rules (`accept-headers.ts`) run in both engines alike, so agreement alone
+ * cannot show them: each case here pins the reason, for both.
+ */
+describe.each([
+  ['X25519', ENCRYPTION_SPECS.x25519],
+  ['P-256', ENCRYPTION_SPECS.p256],
+])('the ephemeral key rules (%s)', (curve, encSpec) => {
+  let keys: KeyManager;
+  let encryption: ServerKey;
+  let jws: string;
+  beforeAll(async () => {
+    const signing = await serverKey(SIGNING_SPECS.ES256);
+    encryption = await serverKey(encSpec);
+    keys = managerOf(signing, encryption);
+    jws = await signInner(accessClaims(TARGET, { iat: NOW_S, exp: NOW_S + 900 }), signing);
+  });
+  const shortened = (value: unknown) => base64url(Buffer.from(value as string, 'base64url').subarray(1));
+  const members = 'decrypt: ephemeral key (epk) members';
+  const coordinates = 'decrypt: ephemeral key (epk) coordinates';
+
+  it.each<[string, SealOptions, string]>([
+    ['apu and apv that differ', { apu: Buffer.from('client'), apv: Buffer.from('server') }, 'ACCEPTED'],
+    ['apu alone', { apu: Buffer.from('client') }, 'ACCEPTED'],
+    ['apv alone', { apv: Buffer.from('server') }, 'ACCEPTED'],
+    ['apu equal to apv', { apu: Buffer.from('same'), apv: Buffer.from('same') }, 'decrypt: ERR_JWE_INVALID'],
+    ['empty apu and apv', { apu: Buffer.alloc(0), apv: Buffer.alloc(0) }, 'decrypt: ERR_JWE_INVALID'],
+    ['an apu outside the alphabet', { header: { apu: 'a+b/' } }, 'decrypt: party info (apu) not base64url'],
+    ['an apu that is no string', { header: { apu: 42 } }, 'decrypt: party info (apu) not base64url'],
+    ['an apv with unused bits set', { header: { apv: 'AB' } }, 'decrypt: party info (apv) not base64url'],
+    ['an apv that is no string', { header: { apv: ['AA'] } }, 'decrypt: party info (apv) not base64url'],
+    ['no epk', { epk: () => undefined }, 'decrypt: ephemeral key (epk) missing or not an object'],
+    ['an epk that is a string', { epk: () => 'AAAA' }, 'decrypt: ephemeral key (epk) missing or not an object'],
+    ['an epk that is an array', { epk: (epk) => [epk] }, 'decrypt: ephemeral key (epk) missing or not an object'],
+    ['an epk with d', { epk: (epk) => ({ ...epk, d: epk.x }) }, members],
+    ['an epk with kid', { epk: (epk) => ({ ...epk, kid: 'k' }) }, members],
+    ['an epk without x', { epk: ({ x: _x, ...rest }) => rest }, members],
+    ['an epk with kid in place of x', { epk: ({ x: _x, ...rest }) => ({ ...rest, kid: 'k' }) }, members],
+    ['an epk of another kty', { epk: (epk) => ({ ...epk, kty: epk.kty === 'EC' ? 'OKP' : 'EC' }) }, `decrypt: ephemeral key (epk) is not ${curve}`],
+    ['an epk of another curve', { epk: (epk) => ({ ...epk, crv: epk.crv === 'P-256' ? 'P-384' : 'X448' }) }, `decrypt: ephemeral key (epk) is not ${curve}`],
+    ['an epk with a short x', { epk: (epk) => ({ ...epk, x: shortened(epk.x) }) }, coordinates],
+    ['an epk with a numeric x', { epk: (epk) => ({ ...epk, x: 7 }) }, coordinates],
+    ['an epk with an x padded', { epk: (epk) => ({ ...epk, x: `${epk.x as string}=` }) }, coordinates],
+    ...(curve === 'P-256' ? ([['an epk with a short y', { epk: (epk) => ({ ...epk, y: shortened(epk.y) }) }, coordinates]] as [string, SealOptions, string][]) : []),
+  ])('%s', async (_name, options, expected) => {
+    expect(reasonOf(await agree(sealNative(jws, encryption, options), keys))).toBe(expected);
+  });
+});
+
+describe('the rules without key agreement (RSA-OAEP-256)', () => {
+  it.each([['epk', { kty: 'OKP', crv: 'X25519', x: 'A'.repeat(43) }], ['apu', 'AAAA'], ['apv', 'AAAA']])('refuse %s in both engines', async (member, value) => {
+    const [signing, encryption] = [await serverKey(SIGNING_SPECS.ES256), await serverKey(ENCRYPTION_SPECS.rsa)];
+    const jws = await signInner(accessClaims(TARGET, { iat: NOW_S, exp: NOW_S + 900 }), signing);
+    const outcome = await agree(sealNative(jws, encryption, { header: { [member]: value } }), managerOf(signing, encryption));
+    expect(reasonOf(outcome)).toBe('decrypt: ephemeral key or party info without key agreement');
+  });
+});
+
+describe('the inner header rules', () => {
+  it.each<[string, Record<string, unknown>, string]>([
+    ['x5u', { x5u: 'https://x.example' }, 'verify: JWS header member x5u'],
+    ['crit naming b64, b64 true (jose lets it through to the rule)', { crit: ['b64'], b64: true }, 'verify: JWS header member crit'],
+    ['b64 alone', { b64: true }, 'verify: JWS header member b64'],
+    ['cty', { cty: 'JWT' }, 'verify: JWS header member cty'],
+    ['no kid', { kid: undefined }, 'verify: unknown signing kid'],
+  ])('refuse %s in both engines', async (_name, edit, expected) => {
+    const [signing, encryption] = [await serverKey(SIGNING_SPECS.ES256), await serverKey(ENCRYPTION_SPECS.x25519)];
+    const header = JSON.parse(JSON.stringify({ alg: signing.alg, kid: signing.kid, typ: 'at+jwt', ...edit })) as Record<string, unknown>;
+    const claims = JSON.stringify(accessClaims(TARGET, { iat: NOW_S, exp: NOW_S + 900 }));
+    expect(reasonOf(await agree(sealNative(signNative(header, claims, signing), encryption), managerOf(signing, encryption)))).toBe(expected);
+  });
+});
+
 describe('keys after a rotation (X25519, ES256)', () => {
   it('a bearer sealed to the previous encryption key and signed by the previous signing key: both accept it under their kids, and refuse it once they are gone', async () => {
     const [signing, encryption] = [await serverKey(SIGNING_SPECS.ES256), await serverKey(ENCRYPTION_SPECS.x25519)];
