@@ -21,6 +21,8 @@ import { importable, sealNative, signNative, type SealOptions } from '../helpers
  * listed in docs/testing.md, the same reason). `DIFF_RUNS` sets the cases per property (default 150).
  */
 const RUNS = Number(process.env.DIFF_RUNS ?? 150);
+/** Whether the properties ran enough cases to check that they reached the deep stages (not with a short mutation-testing run). */
+const CHECK_REACH = RUNS >= 100;
 const ISSUER = 'https://issuer.example';
 const AUDIENCE = 'differential';
 const TTL_MS = 900_000;
@@ -89,6 +91,21 @@ describe.each(COMBOS)('native and jose agree with %s keys', (_name, encSpec, sig
     }
   });
 
+  it('on a flipped tag, ciphertext and inner signature: both refuse, at the decryption and at the signature', async () => {
+    const flip = (compact: string, segment: number) => {
+      const parts = compact.split('.');
+      const bytes = Buffer.from(parts[segment] as string, 'base64url');
+      bytes[0] = (bytes[0] as number) ^ 1;
+      parts[segment] = base64url(bytes);
+      return parts.join('.');
+    };
+    const bearer = sealNative(jws, encryption);
+    expect(reasonOf(await agree(flip(bearer, 4), keys))).toBe('decrypt: ERR_JWE_DECRYPTION_FAILED');
+    expect(reasonOf(await agree(flip(bearer, 3), keys))).toBe('decrypt: ERR_JWE_DECRYPTION_FAILED');
+    expect(reasonOf(await agree(sealNative(flip(jws, 2), encryption), keys))).toBe('verify: ERR_JWS_SIGNATURE_VERIFICATION_FAILED');
+    expect(reasonOf(await agree(sealNative(flip(jws, 1), encryption), keys))).toBe('verify: ERR_JWS_SIGNATURE_VERIFICATION_FAILED');
+  });
+
   it('on mutations of a sealed bearer', async () => {
     const bearer = sealNative(jws, encryption);
     const seen = new Set<string>();
@@ -98,7 +115,7 @@ describe.each(COMBOS)('native and jose agree with %s keys', (_name, encSpec, sig
       }),
       { numRuns: RUNS },
     );
-    expect([...seen]).toEqual(expect.arrayContaining(['decrypt: ERR_JWE_DECRYPTION_FAILED']));
+    if (CHECK_REACH) expect([...seen]).toEqual(expect.arrayContaining(['decrypt: ERR_JWE_DECRYPTION_FAILED']));
   });
 
   it('on mutations of the inner JWS, sealed properly', async () => {
@@ -109,7 +126,7 @@ describe.each(COMBOS)('native and jose agree with %s keys', (_name, encSpec, sig
       }),
       { numRuns: RUNS },
     );
-    expect([...seen]).toEqual(expect.arrayContaining(['verify: ERR_JWS_SIGNATURE_VERIFICATION_FAILED']));
+    if (CHECK_REACH) expect([...seen]).toEqual(expect.arrayContaining(['verify: ERR_JWS_SIGNATURE_VERIFICATION_FAILED']));
   });
 
   it('on header members changed under a sealing whose cryptography holds', async () => {
@@ -125,7 +142,7 @@ describe.each(COMBOS)('native and jose agree with %s keys', (_name, encSpec, sig
       }),
       { numRuns: RUNS },
     );
-    expect(seen.size).toBeGreaterThan(4);
+    if (CHECK_REACH) expect(seen.size).toBeGreaterThan(4);
   });
 
   it.each<[string, SealOptions]>([
