@@ -90,6 +90,9 @@ export function decryptNative(token: string, keys: Pick<KeyManager, 'encryption'
   if (typeof header.alg !== 'string' || header.alg === '' || typeof header.enc !== 'string' || header.enc === '') fail('ERR_JWE_INVALID');
   if (header.alg !== keys.encryption.alg || header.enc !== CONTENT_ENCRYPTION) fail('ERR_JOSE_ALG_NOT_ALLOWED');
   const key = jweKeyFor(header, keys);
+  // A key the manager holds under that kid is of the server's kind; should it not be, its own algorithm
+  // would decide how to open the token, not the header's: refuse instead.
+  if (key.alg !== header.alg) fail('ERR_JOSE_ALG_NOT_ALLOWED');
   return strictUtf8.decode(openSealed(token, header, key));
 }
 

@@ -406,6 +406,35 @@ describe('the inner header rules', () => {
   });
 });
 
+describe('a key of another kind under a kid the manager knows (a manager that cannot occur, kept refused)', () => {
+  it('an inner token signed by an Ed25519 key under its kid, claiming ES256: refused by both, by native at the signature', async () => {
+    const [signing, other, encryption] = [await serverKey(SIGNING_SPECS.ES256), await serverKey(SIGNING_SPECS.EdDSA), await serverKey(ENCRYPTION_SPECS.x25519)];
+    const keys = {
+      signing,
+      encryption,
+      find: (role: string, kid: string | undefined) => (role === 'encryption' ? encryption : kid === other.kid ? other : kid === signing.kid ? signing : undefined),
+    } as unknown as KeyManager;
+    const header = { alg: 'ES256', kid: other.kid, typ: 'at+jwt' };
+    const jws = signNative(header, JSON.stringify(accessClaims(TARGET, { iat: NOW_S, exp: NOW_S + 900 })), other);
+    const bearer = sealNative(jws, encryption);
+    await expect(acceptWithJose(bearer, keys, OPTIONS)).rejects.toBeInstanceOf(TokenRejectedError);
+    await expect(acceptAccessToken(bearer, keys, OPTIONS)).rejects.toMatchObject({ reason: 'verify: ERR_JWS_SIGNATURE_VERIFICATION_FAILED' });
+  });
+
+  it('a bearer sealed with ECDH-ES+A256KW to a P-256 key under its kid, claiming ECDH-ES: refused by both, by native before any agreement', async () => {
+    const [signing, encryption, other] = [await serverKey(SIGNING_SPECS.ES256), await serverKey(ENCRYPTION_SPECS.x25519), await serverKey(ENCRYPTION_SPECS.p256)];
+    const keys = {
+      signing,
+      encryption,
+      find: (role: string, kid: string | undefined) => (role === 'signing' ? signing : kid === other.kid ? other : kid === undefined || kid === encryption.kid ? encryption : undefined),
+    } as unknown as KeyManager;
+    const jws = await signInner(accessClaims(TARGET, { iat: NOW_S, exp: NOW_S + 900 }), signing);
+    const bearer = sealNative(jws, other, { header: { alg: 'ECDH-ES' } });
+    await expect(acceptWithJose(bearer, keys, OPTIONS)).rejects.toBeInstanceOf(TokenRejectedError);
+    await expect(acceptAccessToken(bearer, keys, OPTIONS)).rejects.toMatchObject({ reason: 'decrypt: ERR_JOSE_ALG_NOT_ALLOWED' });
+  });
+});
+
 describe('keys after a rotation (X25519, ES256)', () => {
   it('a bearer sealed to the previous encryption key and signed by the previous signing key: both accept it under their kids, and refuse it once they are gone', async () => {
     const [signing, encryption] = [await serverKey(SIGNING_SPECS.ES256), await serverKey(ENCRYPTION_SPECS.x25519)];
