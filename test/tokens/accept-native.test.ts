@@ -391,6 +391,45 @@ describe('the rules without key agreement (RSA-OAEP-256)', () => {
   });
 });
 
+/** jose's own `crit` and `enc` rules, which the native path writes out: the reasons must be jose's. */
+describe('jose’s crit rules, both layers (X25519, ES256)', () => {
+  let keys: KeyManager;
+  let signing: ServerKey;
+  let encryption: ServerKey;
+  let jws: string;
+  beforeAll(async () => {
+    [signing, encryption] = [await serverKey(SIGNING_SPECS.ES256), await serverKey(ENCRYPTION_SPECS.x25519)];
+    keys = managerOf(signing, encryption);
+    jws = await signInner(accessClaims(TARGET, { iat: NOW_S, exp: NOW_S + 900 }), signing);
+  });
+
+  it.each<[string, Record<string, unknown>, string]>([
+    ['crit naming an empty string', { crit: [''] }, 'decrypt: ERR_JWE_INVALID'],
+    ['crit naming a number', { crit: [42] }, 'decrypt: ERR_JWE_INVALID'],
+    ['crit naming a name, then a number', { crit: ['exp', 42], exp: 1 }, 'decrypt: ERR_JWE_INVALID'],
+    ['crit naming a name', { crit: ['exp'], exp: 1 }, 'decrypt: ERR_JOSE_NOT_SUPPORTED'],
+    ['crit naming b64', { crit: ['b64'], b64: true }, 'decrypt: ERR_JOSE_NOT_SUPPORTED'],
+    ['an empty enc', { enc: '' }, 'decrypt: ERR_JWE_INVALID'],
+    ['an empty alg', { alg: '' }, 'decrypt: ERR_JWE_INVALID'],
+    ['a numeric enc', { enc: 256 }, 'decrypt: ERR_JWE_INVALID'],
+  ])('JWE header with %s', async (_name, header, expected) => {
+    expect(reasonOf(await agree(sealNative(jws, encryption, { header }), keys))).toBe(expected);
+  });
+
+  it.each<[string, Record<string, unknown>, string]>([
+    ['crit naming b64 without b64', { crit: ['b64'] }, 'verify: ERR_JWS_INVALID'],
+    ['crit naming b64 with a b64 that is a string', { crit: ['b64'], b64: 'false' }, 'verify: ERR_JWS_INVALID'],
+    ['crit naming an empty string', { crit: [''] }, 'verify: ERR_JWS_INVALID'],
+    ['crit naming b64 and a number', { crit: ['b64', 7], b64: true }, 'verify: ERR_JWS_INVALID'],
+    ['crit naming an unknown name', { crit: ['x'], x: 1 }, 'verify: ERR_JOSE_NOT_SUPPORTED'],
+    ['crit naming b64, b64 false', { crit: ['b64'], b64: false }, 'verify: JWS header member crit'],
+  ])('JWS header with %s', async (_name, edit, expected) => {
+    const header = { alg: signing.alg, kid: signing.kid, typ: 'at+jwt', ...edit };
+    const token = sealNative(signNative(header, JSON.stringify(accessClaims(TARGET, { iat: NOW_S, exp: NOW_S + 900 })), signing), encryption);
+    expect(reasonOf(await agree(token, keys))).toBe(expected);
+  });
+});
+
 describe('the inner header rules', () => {
   it.each<[string, Record<string, unknown>, string]>([
     ['x5u', { x5u: 'https://x.example' }, 'verify: JWS header member x5u'],
@@ -515,5 +554,8 @@ describe('SignatureMemo', () => {
     memo.add(k, 'e'.repeat(11));
     expect(memo.has(k, 'e'.repeat(11))).toBe(false);
     expect(memo.has(k, 'dd')).toBe(true);
+    // One of exactly the limit is kept, in place of everything else.
+    memo.add(k, 'f'.repeat(10));
+    expect(['dd', 'f'.repeat(10)].map((s) => memo.has(k, s))).toEqual([false, true]);
   });
 });
