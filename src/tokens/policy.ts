@@ -20,6 +20,17 @@ export const ACCEPT_POLICY = Object.freeze({
    * at a key or change how it decrypts.
    */
   jweHeaderMembers: new Set(['alg', 'enc', 'cty', 'kid', 'typ', 'epk', 'apu', 'apv']) as ReadonlySet<string>,
+  /**
+   * The ephemeral public key (`epk`) of each key agreement algorithm: exactly these members, of the
+   * server key's own type and curve, each coordinate 32 bytes in canonical base64url. Key management
+   * without agreement (RSA-OAEP-256) takes no `epk`, `apu` or `apv` at all.
+   */
+  ephemeralKeys: Object.freeze({
+    'ECDH-ES': { kty: 'OKP', crv: 'X25519', coordinates: ['x'] },
+    'ECDH-ES+A256KW': { kty: 'EC', crv: 'P-256', coordinates: ['x', 'y'] },
+  }) as Readonly<Record<string, { kty: string; crv: string; coordinates: readonly string[] }>>,
+  /** The only members the inner JWS header may carry: what the server itself writes. No `crit`, no `b64`. */
+  jwsHeaderMembers: new Set(['alg', 'kid', 'typ']) as ReadonlySet<string>,
   /** The outer `cty`: the plaintext must be a JWT. */
   contentType: 'JWT',
   /** The inner `typ` (RFC 9068). */

@@ -6,7 +6,7 @@
 export const REFUSAL_KINDS: ReadonlyArray<readonly [pattern: RegExp, kind: string]> = [
   [/unknown (encryption|signing) kid/, 'unknown_key'],
   [/too long|not a compact JW[ES]|not canonical/, 'malformed'],
-  [/JWE header member|outer cty|ERR_JOSE_ALG_NOT_ALLOWED|ERR_JOSE_NOT_SUPPORTED|ERR_JWE_INVALID|ERR_JWS_INVALID/, 'header'],
+  [/JW[ES] header member|outer cty|ephemeral key|party info|ERR_JOSE_ALG_NOT_ALLOWED|ERR_JOSE_NOT_SUPPORTED|ERR_JWE_INVALID|ERR_JWS_INVALID/, 'header'],
   [/ERR_JWE_DECRYPTION_FAILED/, 'decryption'],
   [/ERR_JWS_SIGNATURE_VERIFICATION_FAILED/, 'signature'],
   [/ERR_JWT_EXPIRED/, 'expired'],

@@ -89,15 +89,15 @@ export function sealTo(plaintext: string, key: SealingKey, header: Record<string
   return new CompactEncrypt(new TextEncoder().encode(plaintext)).setProtectedHeader(protectedHeader).encrypt(key.publicKey);
 }
 
-/** RFC 7518 §4.6.2 Concat KDF with SHA-256, one round (enough for 256-bit keys), empty apu/apv. */
-export function concatKdf(sharedSecret: Buffer, algorithmId: string, keyBits: number): Buffer {
+/** RFC 7518 §4.6.2 Concat KDF with SHA-256, one round (enough for 256-bit keys), apu/apv empty unless given. */
+export function concatKdf(sharedSecret: Buffer, algorithmId: string, keyBits: number, apu: Buffer = Buffer.alloc(0), apv: Buffer = Buffer.alloc(0)): Buffer {
   const lengthPrefixed = (data: Buffer) => Buffer.concat([uint32(data.length), data]);
   return createHash('sha256')
     .update(uint32(1))
     .update(sharedSecret)
     .update(lengthPrefixed(Buffer.from(algorithmId, 'ascii')))
-    .update(lengthPrefixed(Buffer.alloc(0)))
-    .update(lengthPrefixed(Buffer.alloc(0)))
+    .update(lengthPrefixed(apu))
+    .update(lengthPrefixed(apv))
     .update(uint32(keyBits))
     .digest()
     .subarray(0, keyBits / 8);
