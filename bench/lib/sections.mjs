@@ -84,9 +84,10 @@ export async function loginIsolation(server, sealed, { rounds, seconds, connecti
 /**
  * Warm `/api/me` on the WORKERS=1 server and on the WORKERS=2 one (CPU summed over its processes),
  * interleaved: one run of each per round, medians, after an unrecorded warm-up run of each. `loader` (wrk.mjs `chooseLoader`) drives the load: wrk when
- * installed, else autocannon. The ceiling is what two workers can reach at most over one when the load
+ * installed, else autocannon. The ceiling is what two workers can reach over one when the load
  * generator shares the two cores: with server CPU S and generator CPU X per request, one worker is held
- * to one core (1/S requests per second), two workers and the generator to two (2/(S+X)): 2S/(S+X).
+ * to one core (1/S requests per second), two workers and the generator to two (2/(S+X)): 2S/(S+X),
+ * if a request costs both servers the same (a lone saturated worker may pay more: docs/performance.md).
  * `otherCores` (median over the runs) is how much of the machine went to other work meanwhile.
  */
 export async function workersComparison(one, two, sealedOne, sealedTwo, { rounds, seconds, connections, warmupSeconds, loader }) {
