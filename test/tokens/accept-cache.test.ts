@@ -52,6 +52,18 @@ describe('AcceptCache', () => {
     expect(cache.get('first-a', '1', 0)?.jti).toBe('first-a');
   });
 
+  it('notes a first acceptance by the bearer’s last four characters (a sealed bearer’s random tag): alike there, two bearers count as one', () => {
+    const cache = new AcceptCache();
+    cache.get('warm', '1');
+    cache.set('sealing-1.Xabcd', '1', claims(exp, 'one'));
+    cache.set('sealing-2.Yabcd', '1', claims(exp, 'two'));
+    expect(cache.get('sealing-2.Yabcd', '1', 0)?.jti).toBe('two');
+    // The last four differ (by case alone, here), so this is a first acceptance.
+    cache.set('sealing-3.xAbcd', '1', claims(exp, 'three'));
+    cache.set('sealing-4.xabcd', '1', claims(exp, 'four'));
+    expect([cache.get('sealing-3.xAbcd', '1', 0), cache.get('sealing-4.xabcd', '1', 0)]).toEqual([undefined, undefined]);
+  });
+
   it('forgets its notes of first acceptances when the server keys change', () => {
     const cache = new AcceptCache();
     cache.get('warm', '1');
