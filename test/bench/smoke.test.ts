@@ -129,7 +129,7 @@ describe('npm run bench --smoke', () => {
     expect(results.workers.ceiling).toBeGreaterThan(1);
     expect(results.workers.ceiling).toBeLessThanOrEqual(2);
     expect(run.stdout).toMatch(new RegExp(`^  WORKERS=2: \\d+ req/s, .*; ${expected} \\d+ CPU µs/req`, 'm'));
-    expect(run.stdout).toMatch(/^  ceiling with this load generator on the same two cores, 2S\/\(S\+X\): [\d.]+× \(S \d+ µs/m);
+    expect(run.stdout).toMatch(/^  expected from one worker's cost with this load generator on the same two cores, 2S\/\(S\+X\): [\d.]+× \(S \d+ µs/m);
   });
 
   it('keeps the in-process figures', () => {
