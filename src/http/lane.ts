@@ -17,13 +17,7 @@ interface LaneRoute {
   readonly pattern: string;
   /** Which requests of this method and path the lane takes; the others go to Express. */
   readonly takes: (req: IncomingMessage) => boolean;
-  readonly handlers: readonly LaneHandler[];
-}
-
-interface Chain {
-  readonly pattern: string;
-  readonly takes: (req: IncomingMessage) => boolean;
-  /** The front middleware, then the route's handlers. */
+  /** The route's handlers; once installed, the front middleware first and the 404 last. */
   readonly handlers: readonly LaneHandler[];
 }
 
@@ -78,8 +72,6 @@ export class FastLane {
     const notFound = this.#notFound;
     const onError = this.#errorHandler;
     if (notFound === undefined || onError === undefined) throw new Error('FastLane.install() before FastLane.end()');
-    const chains = new Map<string, Chain>();
-    for (const [key, route] of this.#routes) chains.set(key, { pattern: route.pattern, takes: route.takes, handlers: [...this.#front, ...route.handlers] });
     const expressHandle = (app as unknown as { handle: Handle }).handle;
     const poweredBy = app.enabled('x-powered-by');
     /** Makes Node's request and response Express's, as `app.handle` does before the router. */
@@ -94,28 +86,20 @@ export class FastLane {
       request.baseUrl = '';
       return [request, response];
     };
-    const ends = {
-      fail(error: unknown, req: IncomingMessage, res: ServerResponse): void {
-        const [request, response] = toExpress(req, res);
-        try {
-          onError(error, request, response, () => undefined);
-        } catch {
-          // The error handler answers everything; should it throw, the connection must still end.
-          if (!res.headersSent) res.statusCode = 500;
-          res.end();
-        }
-      },
-      notFound(req: IncomingMessage, res: ServerResponse): void {
-        const [request, response] = toExpress(req, res);
-        try {
-          void notFound(request, response, (error?: unknown) => {
-            if (error !== undefined && error !== null) ends.fail(error, req, res);
-          });
-        } catch (error) {
-          ends.fail(error, req, res);
-        }
-      },
+    /** Where the router would end up once every handler called `next()`: the 404, on Express's objects. */
+    const last: RequestHandler = (req, res, next) => notFound(...toExpress(req, res), next);
+    const fail = (error: unknown, req: IncomingMessage, res: ServerResponse): void => {
+      const [request, response] = toExpress(req, res);
+      try {
+        onError(error, request, response, () => undefined);
+      } catch {
+        // The error handler answers everything; should it throw, the connection must still end.
+        if (!res.headersSent) res.statusCode = 500;
+        res.end();
+      }
     };
+    const chains = new Map<string, LaneRoute>();
+    for (const [key, route] of this.#routes) chains.set(key, { ...route, handlers: [...this.#front, ...route.handlers, last] });
     (app as unknown as { handle: Handle }).handle = (req, res, callback) => {
       const url = req.url as string;
       const query = url.indexOf('?');
@@ -125,30 +109,30 @@ export class FastLane {
       const response = res as Response;
       response.locals ??= Object.create(null) as Record<string, unknown>;
       response.locals.routeLabel ??= chain.pattern;
-      run(chain.handlers, 0, req as Request, response, ends);
+      run(chain.handlers, 0, req as Request, response, fail);
     };
   }
 }
 
-interface Ends {
-  fail(error: unknown, req: IncomingMessage, res: ServerResponse): void;
-  notFound(req: IncomingMessage, res: ServerResponse): void;
-}
+type Fail = (error: unknown, req: IncomingMessage, res: ServerResponse) => void;
 
-/** Runs `handlers[index]` with a `next` that goes on to the following one, as the router would. */
-function run(handlers: readonly RequestHandler[], index: number, req: Request, res: Response, ends: Ends): void {
+/**
+ * Runs `handlers[index]` with a `next` that goes on to the following one, as the router would; an
+ * error, thrown, rejected or passed to `next`, goes to `fail`.
+ */
+function run(handlers: readonly RequestHandler[], index: number, req: Request, res: Response, fail: Fail): void {
   const handler = handlers[index];
-  if (handler === undefined) return ends.notFound(req, res);
+  if (handler === undefined) return;
   const next: NextFunction = (error?: unknown) => {
     // The lane's routes never skip to another route; one that tried would find none here.
-    if (error === 'route' || error === 'router') return ends.fail(new Error(`next('${error}') in the fast lane`), req, res);
-    if (error !== undefined && error !== null) return ends.fail(error, req, res);
-    run(handlers, index + 1, req, res, ends);
+    if (error === 'route' || error === 'router') return fail(new Error(`next('${error}') in the fast lane`), req, res);
+    if (error !== undefined && error !== null) return fail(error, req, res);
+    run(handlers, index + 1, req, res, fail);
   };
   try {
     const result = handler(req, res, next) as unknown;
-    if (result instanceof Promise) result.catch((error: unknown) => ends.fail(error ?? new Error('rejected without a reason'), req, res));
+    if (result instanceof Promise) result.catch((error: unknown) => fail(error ?? new Error('rejected without a reason'), req, res));
   } catch (error) {
-    ends.fail(error, req, res);
+    fail(error, req, res);
   }
 }

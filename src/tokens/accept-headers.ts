@@ -1,7 +1,7 @@
 import { TokenRejectedError } from '../errors.js';
 import type { KeyManager } from '../keys/manager.js';
 import type { ServerKey } from '../keys/server-key.js';
-import { ACCEPT_POLICY } from './policy.js';
+import { ACCEPT_POLICY, isCanonicalBase64url } from './policy.js';
 
 /**
  * The header rules of the accept pipeline that are the server's own policy rather than JOSE's, shared
@@ -18,17 +18,9 @@ export function isJsonObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/**
- * Canonical unpadded base64url (RFC 7515 §2) of any length, the empty string included: a string that
- * decodes and encodes back to itself (so no character outside the alphabet, no padding, no unused bit).
- */
-function isBase64url(value: unknown): value is string {
-  return typeof value === 'string' && Buffer.from(value, 'base64url').toString('base64url') === value;
-}
-
 /** A 32-byte coordinate: 43 characters of canonical base64url. */
 function isCoordinate(value: unknown): boolean {
-  return isBase64url(value) && value.length === 43;
+  return isCanonicalBase64url(value) && value.length === 43;
 }
 
 /**
@@ -64,8 +56,8 @@ function checkAgreementMembers(header: Record<string, unknown>, alg: string): vo
   if (names.length !== allowed.length || !names.every((name) => allowed.includes(name))) refuse('ephemeral key (epk) members');
   if (epk.kty !== ephemeral.kty || epk.crv !== ephemeral.crv) refuse(`ephemeral key (epk) is not ${ephemeral.crv}`);
   if (!ephemeral.coordinates.every((name) => isCoordinate(epk[name]))) refuse('ephemeral key (epk) coordinates');
-  if (header.apu !== undefined && !isBase64url(header.apu)) refuse('party info (apu) not base64url');
-  if (header.apv !== undefined && !isBase64url(header.apv)) refuse('party info (apv) not base64url');
+  if (header.apu !== undefined && !isCanonicalBase64url(header.apu)) refuse('party info (apu) not base64url');
+  if (header.apv !== undefined && !isCanonicalBase64url(header.apv)) refuse('party info (apv) not base64url');
 }
 
 /**

@@ -103,5 +103,13 @@ export const DPOP_ALGORITHMS: readonly string[] = Object.freeze(Object.keys(DPOP
  * @example canonical('eyJhbGciOiJFUzI1NiJ9.e30.c2ln'); // true
  */
 export function canonical(compact: string): boolean {
-  return compact.split('.').every((segment) => Buffer.from(segment, 'base64url').toString('base64url') === segment);
+  return compact.split('.').every(isCanonicalBase64url);
+}
+
+/**
+ * Whether one value is canonical unpadded base64url (RFC 7515 §2), the empty string included: it
+ * decodes and encodes back to itself (no character outside the alphabet, no padding, no unused bit).
+ */
+export function isCanonicalBase64url(value: unknown): value is string {
+  return typeof value === 'string' && Buffer.from(value, 'base64url').toString('base64url') === value;
 }

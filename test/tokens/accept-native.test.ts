@@ -47,6 +47,12 @@ async function serverKey(spec: KeySpec): Promise<ServerKey> {
   return serverKeys.get(spec) as ServerKey;
 }
 
+/** The default kinds (ES256 signing, X25519 encryption) and a manager of the two. */
+async function defaultKeys(): Promise<{ signing: ServerKey; encryption: ServerKey; keys: KeyManager }> {
+  const [signing, encryption] = [await serverKey(SIGNING_SPECS.ES256), await serverKey(ENCRYPTION_SPECS.x25519)];
+  return { signing, encryption, keys: managerOf(signing, encryption) };
+}
+
 type Outcome = { accepted: unknown } | { kind: string; reason: string };
 
 async function outcomeOf(accept: typeof acceptAccessToken, token: string, keys: KeyManager, options: AcceptOptions): Promise<Outcome> {
@@ -280,8 +286,7 @@ describe('the claims checks at the exact second (ES256, X25519)', () => {
   let signing: ServerKey;
   let encryption: ServerKey;
   beforeAll(async () => {
-    [signing, encryption] = [await serverKey(SIGNING_SPECS.ES256), await serverKey(ENCRYPTION_SPECS.x25519)];
-    keys = managerOf(signing, encryption);
+    ({ signing, encryption, keys } = await defaultKeys());
   });
   const T = ACCEPT_POLICY.clockToleranceSeconds;
   const AGE = TTL_MS / 1000;
@@ -398,8 +403,7 @@ describe('jose’s crit rules, both layers (X25519, ES256)', () => {
   let encryption: ServerKey;
   let jws: string;
   beforeAll(async () => {
-    [signing, encryption] = [await serverKey(SIGNING_SPECS.ES256), await serverKey(ENCRYPTION_SPECS.x25519)];
-    keys = managerOf(signing, encryption);
+    ({ signing, encryption, keys } = await defaultKeys());
     jws = await signInner(accessClaims(TARGET, { iat: NOW_S, exp: NOW_S + 900 }), signing);
   });
 
