@@ -9,7 +9,7 @@ export default {
   modulePathIgnorePatterns: ['<rootDir>/.stryker-tmp/'],
   testTimeout: 20000,
   globalSetup: '<rootDir>/test/global-setup.js',
-  setupFilesAfterEnv: ['<rootDir>/test/setup/children.ts'],
+  setupFilesAfterEnv: ['<rootDir>/test/setup/leftovers.ts'],
   // Under CI, a line as each file starts: a run that stops answering shows where (test/setup/file-starts.js).
   reporters: process.env.CI === 'true' ? ['default', '<rootDir>/test/setup/file-starts.js'] : ['default'],
 };

@@ -17,6 +17,7 @@ import type { SessionStore } from './store/types.js';
 import type { UserDirectory } from './users/directory.js';
 import { openUserDirectory } from './users/index.js';
 import type { AppDependencies } from './http/app.js';
+import { closePasswordHashing, configurePasswordHashing } from './users/password.js';
 
 /** Everything a running server holds, with one way to release it. */
 export interface Runtime extends AppDependencies {
@@ -87,6 +88,7 @@ const PURGE_INTERVAL_MS = 10 * 60_000;
  */
 export async function buildRuntime(config: Config, logger: Logger = createLogger(config), options: RuntimeOptions = {}): Promise<Runtime> {
   const keys = await KeyManager.create(config, options.freshKeys);
+  await configurePasswordHashing({ threads: config.loginConcurrency, nice: config.hashNice });
   const clock = options.clock ?? systemClock;
   const needsSqlite = config.store === 'sqlite' || config.databaseUrl === undefined;
   const opened: Array<() => Promise<void> | void> = [];
@@ -153,6 +155,7 @@ export async function buildRuntime(config: Config, logger: Logger = createLogger
       await store.close();
       await users.close();
       await release();
+      await closePasswordHashing();
     },
   };
 }

@@ -2,6 +2,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { parseDuration } from './duration.js';
+import { DEFAULT_HASH_NICE } from '../users/password.js';
 
 /** Signing algorithms the server can sign access tokens with. */
 export const SIGNING_ALGS = ['ES256', 'EdDSA', 'PS256'] as const;
@@ -69,6 +70,11 @@ export interface Config {
   readonly loginIpRateLimit: number;
   /** `LOGIN_CONCURRENCY`: password hashes computed at once by this process (`auto`: {@link defaultLoginConcurrency}). */
   readonly loginConcurrency: number;
+  /**
+   * `HASH_NICE`: the nice value (0 to 19) of the threads that compute password hashes, so argon2
+   * yields the cores to requests when both want them (default 10; 0 hashes at the process's priority).
+   */
+  readonly hashNice: number;
   /** `SHUTDOWN_TIMEOUT`: the longest a SIGTERM/SIGINT drain may take before the process exits 1. */
   readonly shutdownTimeout: number;
   /** `REQUEST_TIMEOUT`: a request whose headers and body are not fully received by then is answered 408 and closed. */
@@ -208,6 +214,7 @@ const schema = z.object({
   LOGIN_RATE_LIMIT: integer('10', 1, 1_000_000),
   LOGIN_IP_RATE_LIMIT: integer('100', 1, 1_000_000),
   LOGIN_CONCURRENCY: countOrAuto('auto', 1, 1024),
+  HASH_NICE: integer(String(DEFAULT_HASH_NICE), 0, 19),
   SHUTDOWN_TIMEOUT: duration('10s'),
   REQUEST_TIMEOUT: duration('30s'),
   WORKERS: countOrAuto('1', 1, 256),
@@ -317,6 +324,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     loginRateLimit: e.LOGIN_RATE_LIMIT,
     loginIpRateLimit: e.LOGIN_IP_RATE_LIMIT,
     loginConcurrency: e.LOGIN_CONCURRENCY ?? defaultLoginConcurrency(cores, workers),
+    hashNice: e.HASH_NICE,
     shutdownTimeout: e.SHUTDOWN_TIMEOUT,
     requestTimeout: e.REQUEST_TIMEOUT,
     workers,

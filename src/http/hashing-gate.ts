@@ -5,7 +5,7 @@ import { RETRY_AFTER_SECONDS } from './error-handler.js';
 export const QUEUE_PER_SLOT = 4;
 
 /**
- * Bounds the password hashes (argon2, about 30 ms of a core each) a process computes at once, so a
+ * Bounds the password hashes (argon2, about 5 ms of a core each) a process computes at once, so a
  * flood of logins cannot take every core from the other requests: `concurrency` run, a few more wait
  * their turn in order, and the rest are refused at once with 503 `temporarily_unavailable` and
  * `Retry-After` instead of queueing without bound.

@@ -1,11 +1,12 @@
-import argon2 from 'argon2';
+import os from 'node:os';
+import { Piscina } from 'piscina';
 
 /**
  * OWASP's argon2id parameters (Password Storage Cheat Sheet): 19 MiB of memory, 2 iterations,
- * 1 degree of parallelism. argon2 computes on libuv's thread pool, off the event loop.
+ * 1 degree of parallelism.
  */
 export const ARGON2_OPTIONS = Object.freeze({
-  type: argon2.argon2id,
+  algorithm: 'argon2id',
   memoryCost: 19_456,
   timeCost: 2,
   parallelism: 1,
@@ -16,19 +17,68 @@ export const MAX_PASSWORD_LENGTH = 1024;
 /** The shortest password accepted for new passwords. */
 export const MIN_PASSWORD_LENGTH = 8;
 
+/** The nice value of the hashing threads unless {@link configurePasswordHashing} sets one (`HASH_NICE`). */
+export const DEFAULT_HASH_NICE = 10;
+
+/** How the hashing threads run. */
+export interface PasswordHashingOptions {
+  /** Threads at most (a login server bounds its hashes with `LOGIN_CONCURRENCY` anyway). */
+  readonly threads?: number;
+  /** The threads' nice value, 0 (the process's own priority) to 19 (the lowest). */
+  readonly nice?: number;
+}
+
+/** An idle hashing thread is kept this long for the next hash, then ends (starting one costs tens of ms). */
+const IDLE_MS = 60_000;
+
+let settings: Required<PasswordHashingOptions> = { threads: os.availableParallelism(), nice: DEFAULT_HASH_NICE };
+let pool: Piscina | undefined;
+
 /**
- * Hashes a password with argon2id.
+ * Sets the hashing threads' number and priority; the next hash starts a pool with them. Call it
+ * before the first hash (a running pool is closed first, its hashes in progress finish).
+ */
+export async function configurePasswordHashing(options: PasswordHashingOptions): Promise<void> {
+  await closePasswordHashing();
+  settings = { ...settings, ...options };
+}
+
+/** Ends the hashing threads once their hashes are done (a later hash starts them again). */
+export async function closePasswordHashing(): Promise<void> {
+  const running = pool;
+  pool = undefined;
+  await running?.close();
+}
+
+/**
+ * The pool of threads that compute argon2id (`hash-worker.js`), made on first use. Idle threads do
+ * not keep the process alive.
+ */
+function hashingPool(): Piscina {
+  pool ??= new Piscina({
+    filename: new URL('./hash-worker.js', import.meta.url).href,
+    minThreads: 0,
+    maxThreads: Math.max(1, settings.threads),
+    idleTimeout: IDLE_MS,
+    workerData: { nice: settings.nice },
+  });
+  return pool;
+}
+
+/**
+ * Hashes a password with argon2id, on a hashing thread.
  *
  * @example const hash = await hashPassword('correct horse battery staple');
  */
-export function hashPassword(password: string): Promise<string> {
-  return argon2.hash(password, ARGON2_OPTIONS);
+export async function hashPassword(password: string): Promise<string> {
+  const { memoryCost, timeCost, parallelism } = ARGON2_OPTIONS;
+  return (await hashingPool().run({ op: 'hash', password, memoryCost, timeCost, parallelism })) as string;
 }
 
-/** Checks a password against an argon2 hash; a malformed hash counts as a mismatch. */
+/** Checks a password against an argon2 hash, on a hashing thread; a malformed hash counts as a mismatch. */
 export async function verifyPassword(hash: string, password: string): Promise<boolean> {
   try {
-    return await argon2.verify(hash, password);
+    return (await hashingPool().run({ op: 'verify', hash, password })) === true;
   } catch {
     return false;
   }

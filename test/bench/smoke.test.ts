@@ -40,7 +40,7 @@ interface LagResult {
 interface BenchResults {
   cases: Record<string, CaseResult>;
   ratios: Record<string, number>;
-  loginIsolation: { p99Ratio: number; logins: { total: number; ok: number } };
+  loginIsolation: { loader: string; p99Ratio: number; logins: { total: number; ok: number } };
   workers: {
     loader: string;
     rpsRatio: number;
@@ -116,9 +116,12 @@ describe('npm run bench --smoke', () => {
 
   // .ci/run installs wrk: under CI=true the wrk path (its report parsed) is required, so a change in
   // wrk's output fails here; a machine without wrk passes on the autocannon fallback, which says so.
-  it(`drives the WORKERS section with wrk where installed (required with CI=true), else says it fell back to autocannon`, () => {
+  it(`drives the WORKERS and login isolation sections with wrk where installed (required with CI=true), else says it fell back to autocannon`, () => {
     const expected = REQUIRED || wrkInstalled ? 'wrk' : 'autocannon';
     expect(results.workers.loader).toBe(expected);
+    // The login isolation section too: wrk's latencies are in µs, autocannon's in whole ms.
+    expect(results.loginIsolation.loader).toBe(expected);
+    expect(run.stdout).toMatch(new RegExp(`^login isolation: .*; load by ${expected}`, 'm'));
     expect(run.stdout).toMatch(new RegExp(`^WORKERS=2 against WORKERS=1, .*, load by ${expected}`, 'm'));
     if (expected === 'autocannon') expect(run.stdout).toMatch(/^  wrk is not installed: autocannon drives this section/m);
     for (const w of [results.workers.workers1, results.workers.workers2]) {

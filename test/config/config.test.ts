@@ -50,6 +50,7 @@ describe('loadConfig', () => {
       requestTimeout: 30_000,
       workers: 1,
       loginConcurrency: Math.max(1, os.availableParallelism() - 1),
+      hashNice: 10,
       dpopRequired: false,
     });
   });
@@ -209,6 +210,9 @@ describe('running as a fleet', () => {
     ['LOGIN_IP_RATE_LIMIT', '0'],
     ['LOGIN_CONCURRENCY', '0'],
     ['LOGIN_CONCURRENCY', 'many'],
+    ['HASH_NICE', '-1'],
+    ['HASH_NICE', '20'],
+    ['HASH_NICE', 'low'],
     ['WORKERS', '0'],
     ['WORKERS', '2.5'],
     ['WORKERS', 'all'],
@@ -230,6 +234,11 @@ describe('running as a fleet', () => {
     [16, 3, 4],
   ])('LOGIN_CONCURRENCY=auto on %i cores with %i worker(s): %i hashes at once per process, a core per worker kept for requests', (cores, workers, expected) => {
     expect(defaultLoginConcurrency(cores, workers)).toBe(expected);
+  });
+
+  it('reads HASH_NICE from 0 (the process priority) to 19 (the lowest)', () => {
+    expect(loadConfig({ HASH_NICE: '0' }).hashNice).toBe(0);
+    expect(loadConfig({ HASH_NICE: '19' }).hashNice).toBe(19);
   });
 
   it('reads WORKERS=auto as one worker per core, and shares the cores among them for hashing', () => {
