@@ -88,7 +88,7 @@ const PURGE_INTERVAL_MS = 10 * 60_000;
  */
 export async function buildRuntime(config: Config, logger: Logger = createLogger(config), options: RuntimeOptions = {}): Promise<Runtime> {
   const keys = await KeyManager.create(config, options.freshKeys);
-  await configurePasswordHashing({ threads: config.loginConcurrency, nice: config.hashNice });
+  await configurePasswordHashing({ threads: config.loginConcurrency, priority: config.hashPriority });
   const clock = options.clock ?? systemClock;
   const needsSqlite = config.store === 'sqlite' || config.databaseUrl === undefined;
   const opened: Array<() => Promise<void> | void> = [];

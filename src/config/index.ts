@@ -2,7 +2,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { parseDuration } from './duration.js';
-import { DEFAULT_HASH_NICE } from '../users/password.js';
+import { DEFAULT_HASH_PRIORITY, type HashPriority } from '../users/password.js';
 
 /** Signing algorithms the server can sign access tokens with. */
 export const SIGNING_ALGS = ['ES256', 'EdDSA', 'PS256'] as const;
@@ -71,10 +71,10 @@ export interface Config {
   /** `LOGIN_CONCURRENCY`: password hashes computed at once by this process (`auto`: {@link defaultLoginConcurrency}). */
   readonly loginConcurrency: number;
   /**
-   * `HASH_NICE`: the nice value (0 to 19) of the threads that compute password hashes, so argon2
-   * yields the cores to requests when both want them (default 10; 0 hashes at the process's priority).
+   * `HASH_PRIORITY`: how the threads that compute password hashes yield the cores to requests:
+   * `idle` (default; Linux's SCHED_IDLE, else nice 19) or a nice value, 0 (the process's priority) to 19.
    */
-  readonly hashNice: number;
+  readonly hashPriority: HashPriority;
   /** `SHUTDOWN_TIMEOUT`: the longest a SIGTERM/SIGINT drain may take before the process exits 1. */
   readonly shutdownTimeout: number;
   /** `REQUEST_TIMEOUT`: a request whose headers and body are not fully received by then is answered 408 and closed. */
@@ -183,6 +183,18 @@ const countOrAuto = (fallback: string, min: number, max: number) =>
       return z.NEVER;
     });
 
+/** `idle` or a nice value from 0 to 19 (`HASH_PRIORITY`). */
+const hashPriority = () =>
+  z
+    .string()
+    .default(String(DEFAULT_HASH_PRIORITY))
+    .transform((value, ctx): HashPriority => {
+      if (value === 'idle') return value;
+      if (/^\d+$/.test(value) && Number(value) <= 19) return Number(value);
+      ctx.addIssue({ code: 'custom', message: `must be idle or a nice value from 0 to 19 (got ${shown(value)})` });
+      return z.NEVER;
+    });
+
 const url = (fallback: string) =>
   z
     .string()
@@ -214,7 +226,7 @@ const schema = z.object({
   LOGIN_RATE_LIMIT: integer('10', 1, 1_000_000),
   LOGIN_IP_RATE_LIMIT: integer('100', 1, 1_000_000),
   LOGIN_CONCURRENCY: countOrAuto('auto', 1, 1024),
-  HASH_NICE: integer(String(DEFAULT_HASH_NICE), 0, 19),
+  HASH_PRIORITY: hashPriority(),
   SHUTDOWN_TIMEOUT: duration('10s'),
   REQUEST_TIMEOUT: duration('30s'),
   WORKERS: countOrAuto('1', 1, 256),
@@ -324,7 +336,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     loginRateLimit: e.LOGIN_RATE_LIMIT,
     loginIpRateLimit: e.LOGIN_IP_RATE_LIMIT,
     loginConcurrency: e.LOGIN_CONCURRENCY ?? defaultLoginConcurrency(cores, workers),
-    hashNice: e.HASH_NICE,
+    hashPriority: e.HASH_PRIORITY,
     shutdownTimeout: e.SHUTDOWN_TIMEOUT,
     requestTimeout: e.REQUEST_TIMEOUT,
     workers,

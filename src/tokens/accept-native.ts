@@ -15,13 +15,13 @@ import { ACCEPT_POLICY } from './policy.js';
  */
 
 /** What the server accepts in the AES-GCM layer (RFC 7518 §5.3): a 256-bit key, 96-bit IV, 128-bit tag. */
-const CEK_BYTES = 32;
-const IV_BYTES = 12;
+export const CEK_BYTES = 32;
+export const IV_BYTES = 12;
 const TAG_BYTES = 16;
 /** The fixed initial value of RFC 3394 key wrap. */
-const AES_KW_IV = Buffer.from('A6A6A6A6A6A6A6A6', 'hex');
+export const AES_KW_IV = Buffer.from('A6A6A6A6A6A6A6A6', 'hex');
 /** RFC 7518 §3.5: PS256 signatures use a salt as long as the SHA-256 hash. */
-const PSS_SALT_BYTES = 32;
+export const PSS_SALT_BYTES = 32;
 /** ES256 and EdDSA signatures: r‖s (RFC 7518 §3.4) or R‖S (RFC 8037), 64 bytes. */
 const SIGNATURE_BYTES = 64;
 
@@ -33,14 +33,14 @@ function fail(code: string): never {
   throw new TokenRejectedError(code);
 }
 
-interface NodeKeys {
+export interface NodeKeys {
   readonly privateKey: KeyObject;
   readonly publicKey: KeyObject;
 }
 const nodeKeys = new WeakMap<ServerKey, NodeKeys>();
 
 /** The KeyObjects of a server key, made once from its CryptoKeys (no export, no copy of the secret). */
-function nodeKeysOf(key: ServerKey): NodeKeys {
+export function nodeKeysOf(key: ServerKey): NodeKeys {
   let found = nodeKeys.get(key);
   if (!found) {
     found = { privateKey: KeyObject.from(key.privateKey), publicKey: KeyObject.from(key.publicKey) };

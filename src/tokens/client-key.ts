@@ -1,7 +1,7 @@
-import { calculateJwkThumbprint, CompactEncrypt, importJWK, type JWK } from 'jose';
+import { calculateJwkThumbprint, importJWK, type JWK } from 'jose';
 import { AuthError } from '../errors.js';
-import { CONTENT_ENCRYPTION } from '../keys/algorithms.js';
 import { publicMembers } from '../keys/server-key.js';
+import { sealTo } from './issue.js';
 
 /** A validated client public key, imported once for this request. */
 export interface ClientKey {
@@ -88,21 +88,20 @@ export async function parseClientKey(input: unknown): Promise<ClientKey> {
   } catch {
     return reject('is not a valid key');
   }
-  if (!(await canEncryptTo(key, alg))) reject('cannot be encrypted to (a point of small order or an unusable modulus)');
+  if (!canEncryptTo(key, alg, pub)) reject('cannot be encrypted to (a point of small order or an unusable modulus)');
   return { jwk: pub, kid: await calculateJwkThumbprint(pub, 'sha256'), alg, key };
 }
 
-const PROBE = new Uint8Array(1);
-
 /**
- * Whether a JWE can really be made for a key. Imports accept some keys that cannot encrypt: X25519
- * points of small order (every shared secret zero) and RSA moduli that are even or otherwise
- * unusable. Encrypting one byte here turns them into a refused key instead of a failure to
- * encrypt the access token later (a 500).
+ * Whether an access token can really be sealed to a key. Imports accept some keys that cannot
+ * encrypt: X25519 points of small order (every shared secret zero) and RSA moduli that are even or
+ * otherwise unusable. Sealing one byte here, with the very code that seals the access tokens
+ * (`sealTo`, node:crypto), turns them into a refused key instead of a failure to encrypt the access
+ * token later (a 500).
  */
-async function canEncryptTo(key: CryptoKey, alg: ClientKey['alg']): Promise<boolean> {
+function canEncryptTo(key: CryptoKey, alg: ClientKey['alg'], jwk: JWK): boolean {
   try {
-    await new CompactEncrypt(PROBE).setProtectedHeader({ alg, enc: CONTENT_ENCRYPTION }).encrypt(key);
+    sealTo({ jwk, kid: '', alg, key }, '.');
     return true;
   } catch {
     return false;

@@ -1,7 +1,8 @@
-import { randomUUID } from 'node:crypto';
+import { constants, createCipheriv, diffieHellman, generateKeyPairSync, KeyObject, publicEncrypt, randomBytes, randomUUID, sign } from 'node:crypto';
 import { CompactEncrypt, SignJWT } from 'jose';
 import { CONTENT_ENCRYPTION } from '../keys/algorithms.js';
 import type { ServerKey } from '../keys/server-key.js';
+import { AES_KW_IV, CEK_BYTES, concatKdf, IV_BYTES, nodeKeysOf, PSS_SALT_BYTES } from './accept-native.js';
 import type { ClientKey } from './client-key.js';
 import { ACCEPT_POLICY } from './policy.js';
 
@@ -31,18 +32,104 @@ export interface IssuedToken {
 
 const encoder = new TextEncoder();
 
+/** What both layers of a token hold, computed once for either way of building it. */
+interface TokenContent {
+  readonly jti: string;
+  readonly expiresIn: number;
+  readonly iat: number;
+  readonly claims: Record<string, unknown>;
+}
+
+function contentOf(input: IssueInput): TokenContent {
+  const iat = Math.floor((input.now ?? Date.now()) / 1000);
+  const expiresIn = Math.max(1, Math.floor(input.ttlMs / 1000));
+  const jti = randomUUID();
+  const claims = input.dpopJkt ? { sid: input.sessionId, cnf: { jkt: input.dpopJkt } } : { sid: input.sessionId };
+  return { jti, expiresIn, iat, claims };
+}
+
 /**
  * Issues a nested access token: a JWS (`typ: at+jwt`) signed with the server's key, encrypted as a
  * JWE (`cty: JWT`, `enc: A256GCM`, `kid` = the client key's thumbprint) to the client's public key.
  * A DPoP-bound token also carries `cnf: {jkt}`.
  *
+ * Built with node:crypto, synchronously (no thread pool round trip per step, as WebCrypto takes): the
+ * same headers, claims and member order as {@link issueWithJose}, the jose construction it replaced
+ * and that `test/tokens/issue.test.ts` holds it to. Every primitive is OpenSSL's: the signature, the
+ * ephemeral X25519/P-256 agreement, Concat KDF's SHA-256, AES-KW, RSA-OAEP-256 and AES-256-GCM.
+ *
  * @example const { token } = await issueAccessToken({ issuer, audience, subject, sessionId, ttlMs, signingKey, clientKey });
  */
 export async function issueAccessToken(input: IssueInput): Promise<IssuedToken> {
-  const iat = Math.floor((input.now ?? Date.now()) / 1000);
-  const expiresIn = Math.max(1, Math.floor(input.ttlMs / 1000));
-  const jti = randomUUID();
-  const claims = input.dpopJkt ? { sid: input.sessionId, cnf: { jkt: input.dpopJkt } } : { sid: input.sessionId };
+  const { jti, expiresIn, iat, claims } = contentOf(input);
+  const header = json({ alg: input.signingKey.alg, kid: input.signingKey.kid, typ: ACCEPT_POLICY.tokenType });
+  const payload = json({ ...claims, iss: input.issuer, sub: input.subject, aud: input.audience, iat, exp: iat + expiresIn, jti });
+  const signingInput = `${header}.${payload}`;
+  const jws = `${signingInput}.${signatureOf(input.signingKey, Buffer.from(signingInput, 'ascii')).toString('base64url')}`;
+  return { token: sealTo(input.clientKey, jws), jti, expiresIn };
+}
+
+/** A JSON object as a base64url segment. */
+function json(value: Record<string, unknown>): string {
+  return Buffer.from(JSON.stringify(value), 'utf8').toString('base64url');
+}
+
+/** The server key's signature of `input` under its algorithm, as WebCrypto makes it (r‖s for ES256). */
+function signatureOf(key: ServerKey, input: Buffer): Buffer {
+  const { privateKey } = nodeKeysOf(key);
+  switch (key.alg) {
+    case 'ES256':
+      return sign('sha256', input, { key: privateKey, dsaEncoding: 'ieee-p1363' });
+    case 'EdDSA':
+      return sign(null, input, privateKey);
+    case 'PS256':
+      return sign('sha256', input, { key: privateKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: PSS_SALT_BYTES });
+    default:
+      throw new Error(`no signing algorithm ${key.alg}`);
+  }
+}
+
+/**
+ * `jws` as a compact JWE to the client's key: the content key agreed (ECDH-ES), wrapped after an
+ * agreement (ECDH-ES+A256KW) or encrypted (RSA-OAEP-256), then AES-256-GCM over the JWS with the
+ * protected header as additional data.
+ */
+export function sealTo(clientKey: ClientKey, jws: string): string {
+  const recipient = KeyObject.from(clientKey.key);
+  let cek: Buffer;
+  let encryptedKey = Buffer.alloc(0);
+  let epk: Record<string, unknown> | undefined;
+  if (clientKey.alg === 'RSA-OAEP-256') {
+    cek = randomBytes(CEK_BYTES);
+    encryptedKey = publicEncrypt({ key: recipient, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, cek);
+  } else {
+    const ephemeral = clientKey.alg === 'ECDH-ES' ? generateKeyPairSync('x25519') : generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const derived = concatKdf(diffieHellman({ privateKey: ephemeral.privateKey, publicKey: recipient }), clientKey.alg === 'ECDH-ES' ? CONTENT_ENCRYPTION : clientKey.alg);
+    const { x, y, crv, kty } = ephemeral.publicKey.export({ format: 'jwk' });
+    // jose's member order: x, crv, kty, then y for an EC key.
+    epk = kty === 'EC' ? { x, crv, kty, y } : { x, crv, kty };
+    if (clientKey.alg === 'ECDH-ES') {
+      cek = derived;
+    } else {
+      cek = randomBytes(CEK_BYTES);
+      const wrap = createCipheriv('id-aes256-wrap', derived, AES_KW_IV);
+      encryptedKey = Buffer.concat([wrap.update(cek), wrap.final()]);
+    }
+  }
+  const protectedHeader = json({ alg: clientKey.alg, enc: CONTENT_ENCRYPTION, cty: ACCEPT_POLICY.contentType, kid: clientKey.kid, ...(epk && { epk }) });
+  const iv = randomBytes(IV_BYTES);
+  const cipher = createCipheriv('aes-256-gcm', cek, iv);
+  cipher.setAAD(Buffer.from(protectedHeader, 'ascii'));
+  const ciphertext = Buffer.concat([cipher.update(jws, 'utf8'), cipher.final()]);
+  return [protectedHeader, encryptedKey.toString('base64url'), iv.toString('base64url'), ciphertext.toString('base64url'), cipher.getAuthTag().toString('base64url')].join('.');
+}
+
+/**
+ * The same token built with jose (`SignJWT`, `CompactEncrypt`): the construction
+ * {@link issueAccessToken} replaced, kept as the reference its tests compare against.
+ */
+export async function issueWithJose(input: IssueInput): Promise<IssuedToken> {
+  const { jti, expiresIn, iat, claims } = contentOf(input);
   const jws = await new SignJWT(claims)
     .setProtectedHeader({ alg: input.signingKey.alg, kid: input.signingKey.kid, typ: ACCEPT_POLICY.tokenType })
     .setIssuer(input.issuer)

@@ -17,21 +17,27 @@ export const MAX_PASSWORD_LENGTH = 1024;
 /** The shortest password accepted for new passwords. */
 export const MIN_PASSWORD_LENGTH = 8;
 
-/** The nice value of the hashing threads unless {@link configurePasswordHashing} sets one (`HASH_NICE`). */
-export const DEFAULT_HASH_NICE = 10;
+/**
+ * How the hashing threads yield the CPU (`HASH_PRIORITY`): `idle` (Linux's SCHED_IDLE: they run only
+ * on a core nothing else wants) or a nice value, 0 (the process's own priority) to 19.
+ */
+export type HashPriority = 'idle' | number;
+
+/** The hashing threads' priority unless {@link configurePasswordHashing} sets one. */
+export const DEFAULT_HASH_PRIORITY: HashPriority = 'idle';
 
 /** How the hashing threads run. */
 export interface PasswordHashingOptions {
   /** Threads at most (a login server bounds its hashes with `LOGIN_CONCURRENCY` anyway). */
   readonly threads?: number;
-  /** The threads' nice value, 0 (the process's own priority) to 19 (the lowest). */
-  readonly nice?: number;
+  /** The threads' priority: `idle` or a nice value from 0 (the process's own) to 19 (the lowest). */
+  readonly priority?: HashPriority;
 }
 
 /** An idle hashing thread is kept this long for the next hash, then ends (starting one costs tens of ms). */
 const IDLE_MS = 60_000;
 
-let settings: Required<PasswordHashingOptions> = { threads: os.availableParallelism(), nice: DEFAULT_HASH_NICE };
+let settings: Required<PasswordHashingOptions> = { threads: os.availableParallelism(), priority: DEFAULT_HASH_PRIORITY };
 let pool: Piscina | undefined;
 
 /**
@@ -60,7 +66,7 @@ function hashingPool(): Piscina {
     minThreads: 0,
     maxThreads: Math.max(1, settings.threads),
     idleTimeout: IDLE_MS,
-    workerData: { nice: settings.nice },
+    workerData: { priority: settings.priority },
   });
   return pool;
 }

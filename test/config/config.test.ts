@@ -50,7 +50,7 @@ describe('loadConfig', () => {
       requestTimeout: 30_000,
       workers: 1,
       loginConcurrency: Math.max(1, os.availableParallelism() - 1),
-      hashNice: 10,
+      hashPriority: 'idle',
       dpopRequired: false,
     });
   });
@@ -210,9 +210,10 @@ describe('running as a fleet', () => {
     ['LOGIN_IP_RATE_LIMIT', '0'],
     ['LOGIN_CONCURRENCY', '0'],
     ['LOGIN_CONCURRENCY', 'many'],
-    ['HASH_NICE', '-1'],
-    ['HASH_NICE', '20'],
-    ['HASH_NICE', 'low'],
+    ['HASH_PRIORITY', '-1'],
+    ['HASH_PRIORITY', '20'],
+    ['HASH_PRIORITY', 'low'],
+    ['HASH_PRIORITY', 'IDLE'],
     ['WORKERS', '0'],
     ['WORKERS', '2.5'],
     ['WORKERS', 'all'],
@@ -236,9 +237,10 @@ describe('running as a fleet', () => {
     expect(defaultLoginConcurrency(cores, workers)).toBe(expected);
   });
 
-  it('reads HASH_NICE from 0 (the process priority) to 19 (the lowest)', () => {
-    expect(loadConfig({ HASH_NICE: '0' }).hashNice).toBe(0);
-    expect(loadConfig({ HASH_NICE: '19' }).hashNice).toBe(19);
+  it('reads HASH_PRIORITY as idle or a nice value from 0 (the process priority) to 19 (the lowest)', () => {
+    expect(loadConfig({ HASH_PRIORITY: 'idle' }).hashPriority).toBe('idle');
+    expect(loadConfig({ HASH_PRIORITY: '0' }).hashPriority).toBe(0);
+    expect(loadConfig({ HASH_PRIORITY: '19' }).hashPriority).toBe(19);
   });
 
   it('reads WORKERS=auto as one worker per core, and shares the cores among them for hashing', () => {

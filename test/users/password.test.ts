@@ -1,12 +1,16 @@
+import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import {
   ARGON2_OPTIONS,
-  DEFAULT_HASH_NICE,
+  DEFAULT_HASH_PRIORITY,
   closePasswordHashing,
   configurePasswordHashing,
   hashPassword,
   verifyPassword,
 } from '../../src/users/password.js';
+import { ROOT } from '../helpers/process.js';
 
 /**
  * Password hashing: argon2id with OWASP's parameters, on a pool of threads (src/users/hash-worker.js)
@@ -60,39 +64,72 @@ describe('hashPassword and verifyPassword', () => {
   });
 });
 
-/** The nice value of each thread of this process (Linux: field 19 of /proc/self/task/<tid>/stat). */
-function threadNiceValues(): Map<number, number> {
-  const values = new Map<number, number>();
+/** A thread's scheduling: its nice value and policy (Linux: fields 19 and 41 of /proc/self/task/<tid>/stat). */
+interface Scheduling {
+  readonly nice: number;
+  /** 0 SCHED_OTHER (normal), 5 SCHED_IDLE. */
+  readonly policy: number;
+}
+const SCHED_OTHER = 0;
+const SCHED_IDLE = 5;
+
+function threadScheduling(): Map<number, Scheduling> {
+  const threads = new Map<number, Scheduling>();
   for (const tid of readdirSync('/proc/self/task')) {
     try {
       const fields = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ');
-      values.set(Number(tid), Number(fields[16]));
+      threads.set(Number(tid), { nice: Number(fields[16]), policy: Number(fields[38]) });
     } catch {
       // The thread ended meanwhile.
     }
   }
-  return values;
+  return threads;
 }
 
-(process.platform === 'linux' ? describe : describe.skip)('the hashing threads (Linux: a nice value per thread)', () => {
-  afterEach(() => configurePasswordHashing({ nice: DEFAULT_HASH_NICE }));
+/** The scheduling of the threads a first hash with `options` starts (a fresh pool). */
+async function hashingThreads(options: Parameters<typeof configurePasswordHashing>[0]): Promise<Scheduling[]> {
+  await configurePasswordHashing({ threads: 1, ...options });
+  const before = new Set(threadScheduling().keys());
+  await hashPassword(PASSWORD);
+  return [...threadScheduling()].filter(([tid]) => !before.has(tid)).map(([, scheduling]) => scheduling);
+}
 
-  it.each([7, 19])('run at HASH_NICE=%i while the event loop keeps the process priority', async (nice) => {
-    await configurePasswordHashing({ threads: 1, nice });
-    const before = new Set([...threadNiceValues()].filter(([, value]) => value === nice).map(([tid]) => tid));
-    await hashPassword(PASSWORD);
-    const after = threadNiceValues();
-    const lowered = [...after].filter(([tid, value]) => value === nice && !before.has(tid));
-    expect(lowered).toHaveLength(1);
-    expect(after.get(process.pid)).toBe(0);
+const chrtInstalled = spawnSync('chrt', ['--version'], { stdio: 'ignore' }).status === 0;
+
+(process.platform === 'linux' ? describe : describe.skip)('the hashing threads (Linux: a policy and a nice value per thread)', () => {
+  afterEach(() => configurePasswordHashing({ priority: DEFAULT_HASH_PRIORITY }));
+
+  it(`run under SCHED_IDLE by default (HASH_PRIORITY=idle)${chrtInstalled ? '' : ', at nice 19 where chrt is missing'}, the event loop at the process priority`, async () => {
+    expect(DEFAULT_HASH_PRIORITY).toBe('idle');
+    const started = await hashingThreads({ priority: 'idle' });
+    expect(started).toEqual([chrtInstalled ? { nice: 0, policy: SCHED_IDLE } : { nice: 19, policy: SCHED_OTHER }]);
+    expect(threadScheduling().get(process.pid)).toEqual({ nice: 0, policy: SCHED_OTHER });
   });
 
-  it('hash at the process priority with HASH_NICE=0', async () => {
-    await configurePasswordHashing({ threads: 1, nice: 0 });
-    const before = new Set(threadNiceValues().keys());
-    await hashPassword(PASSWORD);
-    const started = [...threadNiceValues()].filter(([tid]) => !before.has(tid));
-    expect(started.length).toBeGreaterThan(0);
-    for (const [, value] of started) expect(value).toBe(0);
+  it('fall back to nice 19 where SCHED_IDLE cannot be set (dist/, in a process without chrt on PATH)', async () => {
+    // The test's own process.env is Jest's copy, which the hashing threads do not see: a child process.
+    const script = `
+      import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+      import { hashPassword } from ${JSON.stringify(pathToFileURL(path.join(ROOT, 'dist', 'users', 'password.js')).href)};
+      const before = new Set(readdirSync('/proc/self/task'));
+      await hashPassword('a password to hash');
+      const started = readdirSync('/proc/self/task').filter((tid) => !before.has(tid)).map((tid) => {
+        const fields = readFileSync('/proc/self/task/' + tid + '/stat', 'utf8').replace(/^.*\\) /s, '').split(' ');
+        return { nice: Number(fields[16]), policy: Number(fields[38]) };
+      });
+      console.log(JSON.stringify(started));`;
+    const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], { env: { PATH: '/nonexistent' }, encoding: 'utf8', timeout: 20_000 });
+    expect(child.stderr).toBe('');
+    expect(JSON.parse(child.stdout)).toEqual([{ nice: 19, policy: SCHED_OTHER }]);
+  });
+
+  it.each([7, 19])('run at nice %i when HASH_PRIORITY is that number', async (nice) => {
+    expect(await hashingThreads({ priority: nice })).toEqual([{ nice, policy: SCHED_OTHER }]);
+  });
+
+  it('hash at the process priority with HASH_PRIORITY=0', async () => {
+    expect(await hashingThreads({ priority: 0 })).toEqual([{ nice: 0, policy: SCHED_OTHER }]);
   });
 });
