@@ -1,6 +1,7 @@
-import { constants, createCipheriv, diffieHellman, generateKeyPairSync, KeyObject, publicEncrypt, randomBytes, randomUUID, sign } from 'node:crypto';
+import { constants, createCipheriv, diffieHellman, KeyObject, publicEncrypt, randomBytes, randomUUID, sign } from 'node:crypto';
 import { CompactEncrypt, SignJWT } from 'jose';
 import { CONTENT_ENCRYPTION } from '../keys/algorithms.js';
+import { generateDetached } from '../keys/node-keys.js';
 import type { ServerKey } from '../keys/server-key.js';
 import { AES_KW_IV, CEK_BYTES, concatKdf, IV_BYTES, nodeKeysOf, PSS_SALT_BYTES } from './accept-native.js';
 import type { ClientKey } from './client-key.js';
@@ -103,9 +104,11 @@ export function sealTo(clientKey: ClientKey, jws: string): string {
     cek = randomBytes(CEK_BYTES);
     encryptedKey = publicEncrypt({ key: recipient, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, cek);
   } else {
-    const ephemeral = clientKey.alg === 'ECDH-ES' ? generateKeyPairSync('x25519') : generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    // Not `generateKeyPairSync(...)` then `publicKey.export({ format: 'jwk' })`: that deadlocks Node 20
+    // now and then (generateDetached says why).
+    const ephemeral = clientKey.alg === 'ECDH-ES' ? generateDetached('x25519') : generateDetached('ec', { namedCurve: 'P-256' });
     const derived = concatKdf(diffieHellman({ privateKey: ephemeral.privateKey, publicKey: recipient }), clientKey.alg === 'ECDH-ES' ? CONTENT_ENCRYPTION : clientKey.alg);
-    const { x, y, crv, kty } = ephemeral.publicKey.export({ format: 'jwk' });
+    const { x, y, crv, kty } = ephemeral.publicJwk;
     // jose's member order: x, crv, kty, then y for an EC key.
     epk = kty === 'EC' ? { x, crv, kty, y } : { x, crv, kty };
     if (clientKey.alg === 'ECDH-ES') {

@@ -1,5 +1,6 @@
-import { createHash, generateKeyPairSync, randomUUID, sign, type KeyObject } from 'node:crypto';
+import { createHash, randomUUID, sign, type KeyObject } from 'node:crypto';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, SignJWT, type JWK } from 'jose';
+import { generateDetached } from '../../src/keys/node-keys.js';
 
 /**
  * DPoP proofs (RFC 9449) as a client written from the contract makes them: jose and node:crypto
@@ -79,8 +80,8 @@ export async function symmetricProof(options: ProofClaims): Promise<string> {
 
 /** A proof signed RS256 with an RSA key of `bits` bits (RSA is not an allowed proof key at all). */
 export function rsaProof(bits: number, options: ProofClaims): string {
-  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: bits });
-  const jwk = publicKey.export({ format: 'jwk' }) as JWK;
+  const { privateKey, publicJwk } = generateDetached('rsa', { modulusLength: bits });
+  const jwk = publicJwk as JWK;
   const { header, claims } = parts({ alg: 'RS256', publicJwk: jwk }, options);
   return signWith(privateKey, header, claims);
 }

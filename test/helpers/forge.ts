@@ -3,13 +3,13 @@ import {
   createHash,
   createPublicKey,
   diffieHellman,
-  generateKeyPairSync,
   randomBytes,
   randomUUID,
   type JsonWebKey,
 } from 'node:crypto';
 import { deflateRawSync } from 'node:zlib';
 import { CompactEncrypt, SignJWT, type JWK } from 'jose';
+import { generateDetached } from '../../src/keys/node-keys.js';
 
 /** What a forged inner token is about: the server's `iss`/`aud` and a user's session. */
 export interface ClaimsTarget {
@@ -121,8 +121,8 @@ export function handmadeEcdhEsJwe(
   recipient: JWK,
   options: { header?: Record<string, unknown>; deflate?: boolean } = {},
 ): string {
-  const ephemeral = generateKeyPairSync('x25519');
-  const epk = ephemeral.publicKey.export({ format: 'jwk' });
+  const ephemeral = generateDetached('x25519');
+  const epk = ephemeral.publicJwk;
   const sharedSecret = diffieHellman({
     privateKey: ephemeral.privateKey,
     publicKey: createPublicKey({ key: { kty: recipient.kty, crv: recipient.crv, x: recipient.x } as JsonWebKey, format: 'jwk' }),

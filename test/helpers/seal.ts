@@ -1,7 +1,8 @@
-import { constants, createCipheriv, createPublicKey, diffieHellman, generateKeyPairSync, KeyObject, publicEncrypt, randomBytes, sign } from 'node:crypto';
+import { constants, createCipheriv, createPublicKey, diffieHellman, KeyObject, publicEncrypt, randomBytes, sign } from 'node:crypto';
 import type { JWK } from 'jose';
 import type { ServerKey } from '../../src/keys/server-key.js';
 import { base64url, concatKdf } from './forge.js';
+import { generateDetached } from '../../src/keys/node-keys.js';
 
 /**
  * Sealing and signing by hand with node:crypto, for every key kind the server can be configured with,
@@ -28,8 +29,8 @@ export interface SealOptions {
 const AES_KW_IV = Buffer.from('A6A6A6A6A6A6A6A6', 'hex');
 
 function ephemeral(key: ServerKey): { privateKey: KeyObject; epk: JWK } {
-  const pair = key.publicJwk.crv === 'X25519' ? generateKeyPairSync('x25519') : generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  const { kty, crv, x, y } = pair.publicKey.export({ format: 'jwk' });
+  const pair = key.publicJwk.crv === 'X25519' ? generateDetached('x25519') : generateDetached('ec', { namedCurve: 'P-256' });
+  const { kty, crv, x, y } = pair.publicJwk;
   return { privateKey: pair.privateKey, epk: JSON.parse(JSON.stringify({ kty, crv, x, y })) as JWK };
 }
 

@@ -1,4 +1,5 @@
-import { generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
+import { randomBytes, type KeyObject } from 'node:crypto';
+import { generateDetached, type DetachedKeyPair } from '../../src/keys/node-keys.js';
 import request from 'supertest';
 import { makeClientKey } from '../helpers/client.js';
 import { sqliteOf, startTestServer, type TestServer } from '../helpers/runtime.js';
@@ -20,10 +21,10 @@ afterAll(async () => {
 });
 
 const jwkOf = (key: KeyObject) => key.export({ format: 'jwk' }) as Record<string, unknown>;
-const publicJwkOf = (pair: { publicKey: KeyObject }) => jwkOf(pair.publicKey);
-const x25519 = () => publicJwkOf(generateKeyPairSync('x25519'));
-const p256 = () => publicJwkOf(generateKeyPairSync('ec', { namedCurve: 'P-256' }));
-const rsa = (modulusLength: number, publicExponent = 0x10001) => publicJwkOf(generateKeyPairSync('rsa', { modulusLength, publicExponent }));
+const publicJwkOf = (pair: DetachedKeyPair) => ({ ...pair.publicJwk }) as Record<string, unknown>;
+const x25519 = () => publicJwkOf(generateDetached('x25519'));
+const p256 = () => publicJwkOf(generateDetached('ec', { namedCurve: 'P-256' }));
+const rsa = (modulusLength: number, publicExponent = 0x10001) => publicJwkOf(generateDetached('rsa', { modulusLength, publicExponent }));
 const b64 = (bytes: number) => randomBytes(bytes).toString('base64url');
 
 /** POSTs a login and checks that not one row was stored, whatever the answer. */
@@ -36,15 +37,15 @@ async function loginChangingNothing(send: (req: request.Test) => request.Test): 
 }
 
 const weakKeys: { name: string; clientKey: () => unknown }[] = [
-  { name: 'a private X25519 JWK (with d)', clientKey: () => jwkOf(generateKeyPairSync('x25519').privateKey) },
-  { name: 'a private RSA JWK (with d, p, q)', clientKey: () => jwkOf(generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey) },
+  { name: 'a private X25519 JWK (with d)', clientKey: () => jwkOf(generateDetached('x25519').privateKey) },
+  { name: 'a private RSA JWK (with d, p, q)', clientKey: () => jwkOf(generateDetached('rsa', { modulusLength: 2048 }).privateKey) },
   { name: 'a public X25519 JWK carrying a stray d', clientKey: () => ({ ...x25519(), d: b64(32) }) },
   { name: 'a symmetric oct key', clientKey: () => ({ kty: 'oct', k: b64(32) }) },
-  { name: 'an EC P-384 key', clientKey: () => publicJwkOf(generateKeyPairSync('ec', { namedCurve: 'P-384' })) },
-  { name: 'an EC P-521 key', clientKey: () => publicJwkOf(generateKeyPairSync('ec', { namedCurve: 'P-521' })) },
-  { name: 'an EC secp256k1 key', clientKey: () => publicJwkOf(generateKeyPairSync('ec', { namedCurve: 'secp256k1' })) },
-  { name: 'an Ed25519 key (OKP, but not X25519)', clientKey: () => publicJwkOf(generateKeyPairSync('ed25519')) },
-  { name: 'an X448 key', clientKey: () => publicJwkOf(generateKeyPairSync('x448')) },
+  { name: 'an EC P-384 key', clientKey: () => publicJwkOf(generateDetached('ec', { namedCurve: 'P-384' })) },
+  { name: 'an EC P-521 key', clientKey: () => publicJwkOf(generateDetached('ec', { namedCurve: 'P-521' })) },
+  { name: 'an EC secp256k1 key', clientKey: () => publicJwkOf(generateDetached('ec', { namedCurve: 'secp256k1' })) },
+  { name: 'an Ed25519 key (OKP, but not X25519)', clientKey: () => publicJwkOf(generateDetached('ed25519')) },
+  { name: 'an X448 key', clientKey: () => publicJwkOf(generateDetached('x448')) },
   { name: 'an RSA 1024-bit key', clientKey: () => rsa(1024) },
   { name: 'an RSA 2048-bit key with e = 3', clientKey: () => rsa(2048, 3) },
   // Odd, so that only its size can refuse it.

@@ -1,4 +1,4 @@
-import { generateKeyPairSync } from 'node:crypto';
+import { generateDetached } from '../../src/keys/node-keys.js';
 import { mkdirSync, promises as fs, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError, loadConfig, type Config } from '../../src/config/index.js';
@@ -19,7 +19,7 @@ const modeOf = (file: string) => statSync(file).mode & 0o777;
 
 describe('a passphrase-protected PKCS#8 PEM', () => {
   it('round-trips a private key without holding it in the clear', async () => {
-    const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const { privateKey } = generateDetached('ec', { namedCurve: 'P-256' });
     const pem = toEncryptedPem(privateKey, PASSPHRASE);
     expect(pem).toMatch(/^-----BEGIN ENCRYPTED PRIVATE KEY-----\n/);
     const file = path.join(keysDir(), 'signing.pem');
@@ -30,7 +30,7 @@ describe('a passphrase-protected PKCS#8 PEM', () => {
 
   it('is written with mode 0600 in a directory of mode 0700', async () => {
     const file = path.join(keysDir(), 'nested', 'key.pem');
-    await writePem(file, toEncryptedPem(generateKeyPairSync('x25519').privateKey, PASSPHRASE), false);
+    await writePem(file, toEncryptedPem(generateDetached('x25519').privateKey, PASSPHRASE), false);
     expect(modeOf(file)).toBe(0o600);
     expect(modeOf(path.dirname(file))).toBe(0o700);
   });
@@ -128,7 +128,7 @@ describe('the server refuses to boot with one line naming the file when', () => 
 
   it('a key file is an unencrypted PEM', async () => {
     await generateKeyFiles(preserving(), false);
-    const clear = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' });
+    const clear = generateDetached('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' });
     writeFileSync(signingFile(), clear, { mode: 0o600 });
     expectOneLineNaming(await bootError(preserving()), signingFile());
   });
@@ -140,12 +140,12 @@ describe('the server refuses to boot with one line naming the file when', () => 
   });
 
   it.each([
-    ['an Ed25519 key where ES256 is configured', 'signing', () => generateKeyPairSync('ed25519').privateKey, {}],
-    ['an EC P-384 key where ES256 is configured', 'signing', () => generateKeyPairSync('ec', { namedCurve: 'P-384' }).privateKey, {}],
-    ['an RSA key where EdDSA is configured', 'signing', () => generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey, { SIGNING_ALG: 'EdDSA' }],
-    ['an RSA 1024-bit key where PS256 is configured', 'signing', () => generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey, { SIGNING_ALG: 'PS256' }],
-    ['an Ed25519 key where an X25519 encryption key is configured', 'encryption', () => generateKeyPairSync('ed25519').privateKey, {}],
-    ['an X25519 key where a P-256 encryption key is configured', 'encryption', () => generateKeyPairSync('x25519').privateKey, { ENCRYPTION_KEY_TYPE: 'p256' }],
+    ['an Ed25519 key where ES256 is configured', 'signing', () => generateDetached('ed25519').privateKey, {}],
+    ['an EC P-384 key where ES256 is configured', 'signing', () => generateDetached('ec', { namedCurve: 'P-384' }).privateKey, {}],
+    ['an RSA key where EdDSA is configured', 'signing', () => generateDetached('rsa', { modulusLength: 2048 }).privateKey, { SIGNING_ALG: 'EdDSA' }],
+    ['an RSA 1024-bit key where PS256 is configured', 'signing', () => generateDetached('rsa', { modulusLength: 1024 }).privateKey, { SIGNING_ALG: 'PS256' }],
+    ['an Ed25519 key where an X25519 encryption key is configured', 'encryption', () => generateDetached('ed25519').privateKey, {}],
+    ['an X25519 key where a P-256 encryption key is configured', 'encryption', () => generateDetached('x25519').privateKey, { ENCRYPTION_KEY_TYPE: 'p256' }],
   ] as const)('a key file holds %s', async (_name, role, make, env) => {
     await generateKeyFiles(preserving(env), false);
     const file = keyFile(keysDir(), role, 'current');
