@@ -10,7 +10,16 @@ export { UserError, USERNAME_PATTERN, checkUsername, type User, type UserDirecto
 export { MemoryUserDirectory } from './memory.js';
 export { SqliteUserDirectory } from './sqlite.js';
 export { PostgresUserDirectory } from './postgres.js';
-export { hashPassword, verifyPassword, ARGON2_OPTIONS } from './password.js';
+export {
+  hashPassword,
+  verifyPassword,
+  configurePasswordHashing,
+  closePasswordHashing,
+  ARGON2_OPTIONS,
+  DEFAULT_HASH_PRIORITY,
+  type HashPriority,
+  type PasswordHashingOptions,
+} from './password.js';
 
 /**
  * Where the users of this configuration live, chosen once for the server and the CLI alike:
