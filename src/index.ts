@@ -5,7 +5,16 @@
  *
  * @packageDocumentation
  */
-export { loadConfig, checkPassphrase, ConfigError, defaultLoginConcurrency, MIN_PASSPHRASE_LENGTH, type Config } from './config/index.js';
+export {
+  loadConfig,
+  checkPassphrase,
+  ConfigError,
+  defaultLoginConcurrency,
+  MIN_PASSPHRASE_LENGTH,
+  DEFAULT_HASH_PRIORITY,
+  type Config,
+  type HashPriority,
+} from './config/index.js';
 export {
   combineEvents,
   NO_EVENTS,

@@ -7,6 +7,15 @@ import { loginBody, makeClientKey } from './client.mjs';
 import { measureWithWrk } from './wrk.mjs';
 
 /**
+ * One run of warm `GET /api/me` on `target`, the bearer `sealed` reused, driven by `loader` (wrk.mjs
+ * `chooseLoader`): wrk when it names wrk, else autocannon.
+ */
+function warmRun(loader, target, sealed, { seconds, connections }) {
+  const options = { seconds, connections, headers: fixedHeaders({ authorization: `Bearer ${sealed}` }) };
+  return loader?.name === 'wrk' ? measureWithWrk(loader.wrk, target, options) : measure(target, options);
+}
+
+/**
  * `clients` loops of POST /auth/login (a correct password: only the hashing gate can refuse them)
  * until `stop()`: counts answers by status, and 429/503 answers that carry `Retry-After`.
  */
@@ -56,10 +65,7 @@ function loginLoops(url, clients, clientKey) {
  * login loops here do not delay the reading of `/api/me`'s answers.
  */
 export async function loginIsolation(server, sealed, { rounds, seconds, connections, clients, loader }) {
-  const run = () => {
-    const options = { seconds, connections, headers: fixedHeaders({ authorization: `Bearer ${sealed}` }) };
-    return loader?.name === 'wrk' ? measureWithWrk(loader.wrk, server, options) : measure(server, options);
-  };
+  const run = () => warmRun(loader, server, sealed, { seconds, connections });
   const clientKey = await makeClientKey();
   const alone = [];
   const during = [];
@@ -98,10 +104,7 @@ export async function loginIsolation(server, sealed, { rounds, seconds, connecti
  * `otherCores` (median over the runs) is how much of the machine went to other work meanwhile.
  */
 export async function workersComparison(one, two, sealedOne, sealedTwo, { rounds, seconds, connections, warmupSeconds, loader }) {
-  const run = (target, sealed, runSeconds) => {
-    const options = { seconds: runSeconds, connections, headers: fixedHeaders({ authorization: `Bearer ${sealed}` }) };
-    return loader.name === 'wrk' ? measureWithWrk(loader.wrk, target, options) : measure(target, options);
-  };
+  const run = (target, sealed, runSeconds) => warmRun(loader, target, sealed, { seconds: runSeconds, connections });
   // As long as a round: the cluster's workers have served nothing yet, each sees half the requests, and
   // a fresh cluster measured 268, 162, 156, 141 µs per request over its first four seconds, then ~120
   // (one-second runs on a shared machine).

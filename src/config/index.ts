@@ -2,7 +2,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { parseDuration } from './duration.js';
-import { DEFAULT_HASH_PRIORITY, type HashPriority } from '../users/password.js';
 
 /** Signing algorithms the server can sign access tokens with. */
 export const SIGNING_ALGS = ['ES256', 'EdDSA', 'PS256'] as const;
@@ -182,6 +181,15 @@ const countOrAuto = (fallback: string, min: number, max: number) =>
       ctx.addIssue({ code: 'custom', message: `must be auto or a whole number from ${min} to ${max} (got ${shown(value)})` });
       return z.NEVER;
     });
+
+/**
+ * How the password hashing threads yield the CPU (`HASH_PRIORITY`): `idle` (Linux's SCHED_IDLE: they
+ * run only on a core nothing else wants) or a nice value, 0 (the process's own priority) to 19.
+ */
+export type HashPriority = 'idle' | number;
+
+/** The hashing threads' priority unless `HASH_PRIORITY` (or `configurePasswordHashing`) sets one. */
+export const DEFAULT_HASH_PRIORITY: HashPriority = 'idle';
 
 /** `idle` or a nice value from 0 to 19 (`HASH_PRIORITY`). */
 const hashPriority = () =>

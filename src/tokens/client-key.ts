@@ -88,7 +88,7 @@ export async function parseClientKey(input: unknown): Promise<ClientKey> {
   } catch {
     return reject('is not a valid key');
   }
-  if (!canEncryptTo(key, alg, pub)) reject('cannot be encrypted to (a point of small order or an unusable modulus)');
+  if (!canEncryptTo(key, alg)) reject('cannot be encrypted to (a point of small order or an unusable modulus)');
   return { jwk: pub, kid: await calculateJwkThumbprint(pub, 'sha256'), alg, key };
 }
 
@@ -99,9 +99,9 @@ export async function parseClientKey(input: unknown): Promise<ClientKey> {
  * (`sealTo`, node:crypto), turns them into a refused key instead of a failure to encrypt the access
  * token later (a 500).
  */
-function canEncryptTo(key: CryptoKey, alg: ClientKey['alg'], jwk: JWK): boolean {
+function canEncryptTo(key: CryptoKey, alg: ClientKey['alg']): boolean {
   try {
-    sealTo({ jwk, kid: '', alg, key }, '.');
+    sealTo({ alg, key, kid: '' }, '.');
     return true;
   } catch {
     return false;

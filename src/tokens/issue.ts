@@ -95,7 +95,7 @@ function signatureOf(key: ServerKey, input: Buffer): Buffer {
  * agreement (ECDH-ES+A256KW) or encrypted (RSA-OAEP-256), then AES-256-GCM over the JWS with the
  * protected header as additional data.
  */
-export function sealTo(clientKey: ClientKey, jws: string): string {
+export function sealTo(clientKey: Pick<ClientKey, 'alg' | 'key' | 'kid'>, jws: string): string {
   const recipient = KeyObject.from(clientKey.key);
   let cek: Buffer;
   let encryptedKey = Buffer.alloc(0);

@@ -16,8 +16,6 @@ export {
   configurePasswordHashing,
   closePasswordHashing,
   ARGON2_OPTIONS,
-  DEFAULT_HASH_PRIORITY,
-  type HashPriority,
   type PasswordHashingOptions,
 } from './password.js';
 

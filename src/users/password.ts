@@ -1,5 +1,6 @@
 import os from 'node:os';
 import { Piscina } from 'piscina';
+import { DEFAULT_HASH_PRIORITY, type HashPriority } from '../config/index.js';
 
 /**
  * OWASP's argon2id parameters (Password Storage Cheat Sheet): 19 MiB of memory, 2 iterations,
@@ -16,15 +17,6 @@ export const ARGON2_OPTIONS = Object.freeze({
 export const MAX_PASSWORD_LENGTH = 1024;
 /** The shortest password accepted for new passwords. */
 export const MIN_PASSWORD_LENGTH = 8;
-
-/**
- * How the hashing threads yield the CPU (`HASH_PRIORITY`): `idle` (Linux's SCHED_IDLE: they run only
- * on a core nothing else wants) or a nice value, 0 (the process's own priority) to 19.
- */
-export type HashPriority = 'idle' | number;
-
-/** The hashing threads' priority unless {@link configurePasswordHashing} sets one. */
-export const DEFAULT_HASH_PRIORITY: HashPriority = 'idle';
 
 /** How the hashing threads run. */
 export interface PasswordHashingOptions {

@@ -1,14 +1,24 @@
 import { constants, createCipheriv, createPublicKey, diffieHellman, KeyObject, publicEncrypt, randomBytes, sign } from 'node:crypto';
 import type { JWK } from 'jose';
-import type { ServerKey } from '../../src/keys/server-key.js';
+import type { KeySpec } from '../../src/keys/algorithms.js';
+import { toServerKey, type ServerKey } from '../../src/keys/server-key.js';
 import { base64url, concatKdf } from './forge.js';
-import { generateDetached } from '../../src/keys/node-keys.js';
+import { generateDetached, generatePrivateKey } from '../../src/keys/node-keys.js';
 
 /**
  * Sealing and signing by hand with node:crypto, for every key kind the server can be configured with,
  * so that tests can write what jose will not (any header, epk, IV or tag length, encrypted key) and
  * still produce a token whose cryptography holds wherever the change allows it.
  */
+
+const serverKeys = new Map<KeySpec, Promise<ServerKey>>();
+
+/** A server key of `spec`'s kind, made once per test file and then reused (RSA ones take a while). */
+export function serverKeyFor(spec: KeySpec): Promise<ServerKey> {
+  let key = serverKeys.get(spec);
+  if (!key) serverKeys.set(spec, (key = toServerKey(generatePrivateKey(spec), spec)));
+  return key;
+}
 
 /** How to bend a sealing; everything else is what a client writes. */
 export interface SealOptions {

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import fc from 'fast-check';
-import { ENCRYPTION_SPECS, SIGNING_SPECS, type KeySpec } from '../../src/keys/algorithms.js';
+import { ENCRYPTION_SPECS, SIGNING_SPECS } from '../../src/keys/algorithms.js';
 import type { KeyManager } from '../../src/keys/manager.js';
-import { generatePrivateKey } from '../../src/keys/node-keys.js';
+import { generateDetached, generatePrivateKey } from '../../src/keys/node-keys.js';
 import { toServerKey, type ServerKey } from '../../src/keys/server-key.js';
 import { TokenRejectedError } from '../../src/errors.js';
 import { acceptAccessToken, acceptWithJose, type AcceptOptions } from '../../src/tokens/accept.js';
@@ -12,8 +12,7 @@ import { ACCEPT_POLICY } from '../../src/tokens/policy.js';
 import { brokenClaims } from '../fuzz/claims.js';
 import { mutationsOf } from '../fuzz/mutations.js';
 import { accessClaims, base64url, sealTo, signInner } from '../helpers/forge.js';
-import { importable, sealNative, signNative, type SealOptions } from '../helpers/seal.js';
-import { generateDetached } from '../../src/keys/node-keys.js';
+import { importable, sealNative, serverKeyFor, signNative, type SealOptions } from '../helpers/seal.js';
 
 /**
  * The node:crypto accept path (`acceptAccessToken`) held to jose (`acceptWithJose`, the implementation
@@ -42,15 +41,10 @@ function managerOf(signing: ServerKey, encryption: ServerKey): KeyManager {
   } as unknown as KeyManager;
 }
 
-const serverKeys = new Map<KeySpec, ServerKey>();
-async function serverKey(spec: KeySpec): Promise<ServerKey> {
-  if (!serverKeys.has(spec)) serverKeys.set(spec, await toServerKey(generatePrivateKey(spec), spec));
-  return serverKeys.get(spec) as ServerKey;
-}
 
 /** The default kinds (ES256 signing, X25519 encryption) and a manager of the two. */
 async function defaultKeys(): Promise<{ signing: ServerKey; encryption: ServerKey; keys: KeyManager }> {
-  const [signing, encryption] = [await serverKey(SIGNING_SPECS.ES256), await serverKey(ENCRYPTION_SPECS.x25519)];
+  const [signing, encryption] = [await serverKeyFor(SIGNING_SPECS.ES256), await serverKeyFor(ENCRYPTION_SPECS.x25519)];
   return { signing, encryption, keys: managerOf(signing, encryption) };
 }
 
@@ -87,7 +81,7 @@ describe.each(COMBOS)('native and jose agree with %s keys', (_name, encSpec, sig
   let encryption: ServerKey;
   let jws: string;
   beforeAll(async () => {
-    [signing, encryption] = [await serverKey(sigSpec), await serverKey(encSpec)];
+    [signing, encryption] = [await serverKeyFor(sigSpec), await serverKeyFor(encSpec)];
     keys = managerOf(signing, encryption);
     jws = await signInner(accessClaims(TARGET, { iat: NOW_S, exp: NOW_S + 900 }), signing);
   });
@@ -351,8 +345,8 @@ describe.each([
   let encryption: ServerKey;
   let jws: string;
   beforeAll(async () => {
-    const signing = await serverKey(SIGNING_SPECS.ES256);
-    encryption = await serverKey(encSpec);
+    const signing = await serverKeyFor(SIGNING_SPECS.ES256);
+    encryption = await serverKeyFor(encSpec);
     keys = managerOf(signing, encryption);
     jws = await signInner(accessClaims(TARGET, { iat: NOW_S, exp: NOW_S + 900 }), signing);
   });
@@ -390,7 +384,7 @@ describe.each([
 
 describe('the rules without key agreement (RSA-OAEP-256)', () => {
   it.each([['epk', { kty: 'OKP', crv: 'X25519', x: 'A'.repeat(43) }], ['apu', 'AAAA'], ['apv', 'AAAA']])('refuse %s in both engines', async (member, value) => {
-    const [signing, encryption] = [await serverKey(SIGNING_SPECS.ES256), await serverKey(ENCRYPTION_SPECS.rsa)];
+    const [signing, encryption] = [await serverKeyFor(SIGNING_SPECS.ES256), await serverKeyFor(ENCRYPTION_SPECS.rsa)];
     const jws = await signInner(accessClaims(TARGET, { iat: NOW_S, exp: NOW_S + 900 }), signing);
     const outcome = await agree(sealNative(jws, encryption, { header: { [member]: value } }), managerOf(signing, encryption));
     expect(reasonOf(outcome)).toBe('decrypt: ephemeral key or party info without key agreement');
@@ -443,7 +437,7 @@ describe('the inner header rules', () => {
     ['cty', { cty: 'JWT' }, 'verify: JWS header member cty'],
     ['no kid', { kid: undefined }, 'verify: unknown signing kid'],
   ])('refuse %s in both engines', async (_name, edit, expected) => {
-    const [signing, encryption] = [await serverKey(SIGNING_SPECS.ES256), await serverKey(ENCRYPTION_SPECS.x25519)];
+    const [signing, encryption] = [await serverKeyFor(SIGNING_SPECS.ES256), await serverKeyFor(ENCRYPTION_SPECS.x25519)];
     const header = JSON.parse(JSON.stringify({ alg: signing.alg, kid: signing.kid, typ: 'at+jwt', ...edit })) as Record<string, unknown>;
     const claims = JSON.stringify(accessClaims(TARGET, { iat: NOW_S, exp: NOW_S + 900 }));
     expect(reasonOf(await agree(sealNative(signNative(header, claims, signing), encryption), managerOf(signing, encryption)))).toBe(expected);
@@ -452,7 +446,7 @@ describe('the inner header rules', () => {
 
 describe('a key of another kind under a kid the manager knows (a manager that cannot occur, kept refused)', () => {
   it('an inner token signed by an Ed25519 key under its kid, claiming ES256: refused by both, by native at the signature', async () => {
-    const [signing, other, encryption] = [await serverKey(SIGNING_SPECS.ES256), await serverKey(SIGNING_SPECS.EdDSA), await serverKey(ENCRYPTION_SPECS.x25519)];
+    const [signing, other, encryption] = [await serverKeyFor(SIGNING_SPECS.ES256), await serverKeyFor(SIGNING_SPECS.EdDSA), await serverKeyFor(ENCRYPTION_SPECS.x25519)];
     const keys = {
       signing,
       encryption,
@@ -466,7 +460,7 @@ describe('a key of another kind under a kid the manager knows (a manager that ca
   });
 
   it('a bearer sealed with ECDH-ES+A256KW to a P-256 key under its kid, claiming ECDH-ES: refused by both, by native before any agreement', async () => {
-    const [signing, encryption, other] = [await serverKey(SIGNING_SPECS.ES256), await serverKey(ENCRYPTION_SPECS.x25519), await serverKey(ENCRYPTION_SPECS.p256)];
+    const [signing, encryption, other] = [await serverKeyFor(SIGNING_SPECS.ES256), await serverKeyFor(ENCRYPTION_SPECS.x25519), await serverKeyFor(ENCRYPTION_SPECS.p256)];
     const keys = {
       signing,
       encryption,
@@ -481,7 +475,7 @@ describe('a key of another kind under a kid the manager knows (a manager that ca
 
 describe('keys after a rotation (X25519, ES256)', () => {
   it('a bearer sealed to the previous encryption key and signed by the previous signing key: both accept it under their kids, and refuse it once they are gone', async () => {
-    const [signing, encryption] = [await serverKey(SIGNING_SPECS.ES256), await serverKey(ENCRYPTION_SPECS.x25519)];
+    const [signing, encryption] = [await serverKeyFor(SIGNING_SPECS.ES256), await serverKeyFor(ENCRYPTION_SPECS.x25519)];
     const [oldSigning, oldEncryption] = [await toServerKey(generatePrivateKey(SIGNING_SPECS.ES256), SIGNING_SPECS.ES256), await toServerKey(generatePrivateKey(ENCRYPTION_SPECS.x25519), ENCRYPTION_SPECS.x25519)];
     const previous = { signing: oldSigning, encryption: oldEncryption };
     let retiredAccepted = true;

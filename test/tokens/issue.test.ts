@@ -1,12 +1,11 @@
 import { compactDecrypt, jwtVerify } from 'jose';
 import { loadConfig } from '../../src/config/index.js';
-import { SIGNING_SPECS, type KeySpec } from '../../src/keys/algorithms.js';
+import { SIGNING_SPECS } from '../../src/keys/algorithms.js';
 import { KeyManager } from '../../src/keys/manager.js';
-import { generatePrivateKey } from '../../src/keys/node-keys.js';
-import { toServerKey, type ServerKey } from '../../src/keys/server-key.js';
 import { issueWithJose, sealTo } from '../../src/tokens/issue.js';
 import { issueAccessToken, parseClientKey } from '../../src/tokens/index.js';
 import { CLIENT_KEY_KINDS, makeClientKey, openAccessToken, verifyInner, type ClientKeyKind, type ClientKeyPair } from '../helpers/client.js';
+import { serverKeyFor } from '../helpers/seal.js';
 
 const NOW = Date.UTC(2030, 0, 1, 12, 0, 0);
 let keys: KeyManager;
@@ -61,12 +60,7 @@ describe('issueAccessToken', () => {
  * claims, member for member and in the same order (but for the random parts: `jti`, `epk`, IV, keys).
  */
 describe('issueAccessToken (node:crypto) against issueWithJose', () => {
-  const serverKeys = new Map<KeySpec, Promise<ServerKey>>();
-  const serverKey = (spec: KeySpec) => {
-    if (!serverKeys.has(spec)) serverKeys.set(spec, toServerKey(generatePrivateKey(spec), spec));
-    return serverKeys.get(spec) as Promise<ServerKey>;
-  };
-  const clients = new Map<ClientKeyKind, Promise<ClientKeyPair>>();
+    const clients = new Map<ClientKeyKind, Promise<ClientKeyPair>>();
   const clientOf = (kind: ClientKeyKind) => {
     if (!clients.has(kind)) clients.set(kind, makeClientKey(kind));
     return clients.get(kind) as Promise<ClientKeyPair>;
@@ -84,7 +78,7 @@ describe('issueAccessToken (node:crypto) against issueWithJose', () => {
     const client = await clientOf(kind);
     const input = {
       issuer: 'https://auth.example', audience: 'jwe-auth-server', subject: 'user-1', sessionId: 'session-1', ttlMs: 900_000,
-      signingKey: await serverKey(signing), clientKey: await parseClientKey(client.publicJwk), dpopJkt: jkt, now: NOW,
+      signingKey: await serverKeyFor(signing), clientKey: await parseClientKey(client.publicJwk), dpopJkt: jkt, now: NOW,
     };
     const [native, reference] = [await issueAccessToken(input), await issueWithJose(input)];
 
@@ -94,8 +88,8 @@ describe('issueAccessToken (node:crypto) against issueWithJose', () => {
     });
     expect(opened.protectedHeader).toMatchObject({ alg: CLIENT_KEY_KINDS[kind].alg, enc: 'A256GCM', cty: 'JWT', kid: client.kid });
     const jws = new TextDecoder().decode(opened.plaintext);
-    const { payload, protectedHeader } = await jwtVerify(jws, (await serverKey(signing)).publicKey, { algorithms: [alg], typ: 'at+jwt', issuer: 'https://auth.example', audience: 'jwe-auth-server', currentDate: new Date(NOW) });
-    expect(protectedHeader).toEqual({ alg, kid: (await serverKey(signing)).kid, typ: 'at+jwt' });
+    const { payload, protectedHeader } = await jwtVerify(jws, (await serverKeyFor(signing)).publicKey, { algorithms: [alg], typ: 'at+jwt', issuer: 'https://auth.example', audience: 'jwe-auth-server', currentDate: new Date(NOW) });
+    expect(protectedHeader).toEqual({ alg, kid: (await serverKeyFor(signing)).kid, typ: 'at+jwt' });
     expect(payload).toEqual({ sid: 'session-1', ...(jkt && { cnf: { jkt } }), iss: 'https://auth.example', sub: 'user-1', aud: 'jwe-auth-server', iat: NOW / 1000, exp: NOW / 1000 + 900, jti: native.jti });
 
     const referenceJws = await openAccessToken(reference.token, client);

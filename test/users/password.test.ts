@@ -4,12 +4,12 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import {
   ARGON2_OPTIONS,
-  DEFAULT_HASH_PRIORITY,
   closePasswordHashing,
   configurePasswordHashing,
   hashPassword,
   verifyPassword,
 } from '../../src/users/password.js';
+import { DEFAULT_HASH_PRIORITY } from '../../src/config/index.js';
 import { ROOT } from '../helpers/process.js';
 
 /**
