@@ -92,6 +92,27 @@ async function openPostgres(db: PostgresDatabase): Promise<ThrottleBackend> {
   };
 }
 
+/**
+ * rate-limiter-flexible's SQLite limiter with its one write statement prepared once per query text
+ * and run on its own. The library prepares the upsert on every call and wraps it in a transaction
+ * (BEGIN, the statement, COMMIT, and four new wrapper functions); a single `INSERT ... ON CONFLICT
+ * ... RETURNING` is atomic in SQLite by itself. A login makes four of these writes (two counts
+ * reserved, then given back), so this takes about a third of a login's event-loop time off
+ * (docs/performance.md). It overrides the library's internal `_upsertTransactionBetterSQLite3`
+ * (rate-limiter-flexible is pinned); `test/throttle/backends.test.ts` fails if the library stops
+ * calling it, by counting the statements prepared.
+ */
+class CachedStatementSqliteLimiter extends RateLimiterSQLite {
+  readonly #statements = new Map<string, Database.Statement>();
+
+  /** Called by the library with its connection, query and parameters; returns the upserted row. */
+  _upsertTransactionBetterSQLite3(conn: Database.Database, query: string, params: unknown[]): unknown {
+    let statement = this.#statements.get(query);
+    if (!statement) this.#statements.set(query, (statement = conn.prepare(query)));
+    return statement.get(...params);
+  }
+}
+
 function openSqlite(db: Database.Database): ThrottleBackend {
   migrateSqlite(db, 'throttle', MIGRATIONS);
   const purgeStatement = db.prepare(`DELETE FROM ${THROTTLE_TABLE} WHERE expire < ?`);
@@ -104,7 +125,7 @@ function openSqlite(db: Database.Database): ThrottleBackend {
   }, PURGE_INTERVAL_MS).unref();
   return {
     kind: 'sqlite',
-    limiter: (name, points) => new RateLimiterSQLite({ storeClient: db, storeType: 'better-sqlite3', ...tableOptions(name, points) }),
+    limiter: (name, points) => new CachedStatementSqliteLimiter({ storeClient: db, storeType: 'better-sqlite3', ...tableOptions(name, points) }),
     // The file belongs to the server (its user directory or session store closes it).
     async close() {
       clearInterval(purge);

@@ -1,9 +1,10 @@
-import { calculateJwkThumbprint, importJWK, type JWK } from 'jose';
+import { createHash, createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
+import type { JWK } from 'jose';
 import { AuthError } from '../errors.js';
 import { publicMembers } from '../keys/server-key.js';
-import { sealTo } from './issue.js';
+import { canSealTo } from './issue.js';
 
-/** A validated client public key, imported once for this request. */
+/** A validated client public key, imported once for this request (node:crypto, as `sealTo` uses it). */
 export interface ClientKey {
   /** The public members only, as stored with the session. */
   readonly jwk: JWK;
@@ -11,7 +12,7 @@ export interface ClientKey {
   readonly kid: string;
   /** The key management algorithm access tokens use for this key. */
   readonly alg: 'ECDH-ES' | 'ECDH-ES+A256KW' | 'RSA-OAEP-256';
-  readonly key: CryptoKey;
+  readonly key: KeyObject;
 }
 
 const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'];
@@ -66,10 +67,40 @@ function algorithmFor(jwk: Record<string, unknown>): ClientKey['alg'] {
   return reject('kty must be OKP, EC or RSA');
 }
 
+/** The key kind node:crypto must report for each algorithm: anything else is refused. */
+const NODE_TYPE: Readonly<Record<ClientKey['alg'], string>> = { 'ECDH-ES': 'x25519', 'ECDH-ES+A256KW': 'ec', 'RSA-OAEP-256': 'rsa' };
+
+/** The public JWK as a node:crypto KeyObject of the kind `alg` takes (a P-256 point off the curve is refused here). */
+function importPublic(jwk: JWK, alg: ClientKey['alg']): KeyObject {
+  let key: KeyObject;
+  try {
+    key = createPublicKey({ key: jwk as JsonWebKey, format: 'jwk' });
+  } catch {
+    return reject('is not a valid key');
+  }
+  if (key.asymmetricKeyType !== NODE_TYPE[alg]) reject('is not a valid key');
+  return key;
+}
+
+/**
+ * The RFC 7638 SHA-256 thumbprint of a validated public JWK: its required members (`crv`, `kty`, `x`
+ * and `y` for EC; `crv`, `kty`, `x` for OKP; `e`, `kty`, `n` for RSA), in that order, as JSON without
+ * whitespace, hashed, base64url. Computed with node:crypto synchronously (jose's
+ * `calculateJwkThumbprint` is asynchronous WebCrypto, a thread pool round trip per login); the tests
+ * hold it to jose's on every kind and to RFC 7638's own example.
+ */
+export function jwkThumbprint(jwk: JWK): string {
+  const required =
+    jwk.kty === 'RSA' ? { e: jwk.e, kty: jwk.kty, n: jwk.n } : jwk.kty === 'EC' ? { crv: jwk.crv, kty: jwk.kty, x: jwk.x, y: jwk.y } : { crv: jwk.crv, kty: jwk.kty, x: jwk.x };
+  return createHash('sha256').update(JSON.stringify(required), 'utf8').digest('base64url');
+}
+
 /**
  * Validates a client's public JWK and imports it once: public X25519 (ECDH-ES), P-256
  * (ECDH-ES+A256KW) or RSA of 2048 to 8192 bits with e = 65537 (RSA-OAEP-256). Private members,
- * symmetric keys, other curves, X25519 points of small order and weak RSA keys are refused.
+ * symmetric keys, other curves, P-256 points off the curve, X25519 points of small order and weak
+ * RSA keys are refused. Synchronous: node:crypto imports, probes and hashes it (the async signature
+ * is kept for callers).
  *
  * @throws {AuthError} `invalid_client_key` with the reason.
  * @example const clientKey = await parseClientKey(req.body.client_key);
@@ -82,36 +113,15 @@ export async function parseClientKey(input: unknown): Promise<ClientKey> {
   if (jwk.alg !== undefined && jwk.alg !== alg) reject(`"alg" must be ${alg} for this key type`);
   if (jwk.use !== undefined && jwk.use !== 'enc') reject('"use" must be "enc"');
   const pub = publicMembers(jwk as JWK);
-  let key: CryptoKey;
-  try {
-    key = (await importJWK(pub, alg)) as CryptoKey;
-  } catch {
-    return reject('is not a valid key');
-  }
-  if (!canEncryptTo(key, alg)) reject('cannot be encrypted to (a point of small order or an unusable modulus)');
-  return { jwk: pub, kid: await calculateJwkThumbprint(pub, 'sha256'), alg, key };
-}
-
-/**
- * Whether an access token can really be sealed to a key. Imports accept some keys that cannot
- * encrypt: X25519 points of small order (every shared secret zero) and RSA moduli that are even or
- * otherwise unusable. Sealing one byte here, with the very code that seals the access tokens
- * (`sealTo`, node:crypto), turns them into a refused key instead of a failure to encrypt the access
- * token later (a 500).
- */
-function canEncryptTo(key: CryptoKey, alg: ClientKey['alg']): boolean {
-  try {
-    sealTo({ alg, key, kid: '' }, '.');
-    return true;
-  } catch {
-    return false;
-  }
+  const key = importPublic(pub, alg);
+  if (!canSealTo(key, alg)) reject('cannot be encrypted to (a point of small order or an unusable modulus)');
+  return { jwk: pub, kid: jwkThumbprint(pub), alg, key };
 }
 
 /**
  * Imports a client key stored with a session. It was validated in full at login (members, trial
- * encryption, thumbprint), so a refresh only re-reads its algorithm and imports it, reusing the
- * stored thumbprint instead of computing it and encrypting a probe again.
+ * key agreement or encryption, thumbprint), so a refresh only re-reads its algorithm and imports it,
+ * reusing the stored thumbprint instead of computing it and probing the key again.
  *
  * @param jwk - The public JWK stored with the session.
  * @param kid - Its thumbprint, stored with the session.
@@ -120,9 +130,5 @@ function canEncryptTo(key: CryptoKey, alg: ClientKey['alg']): boolean {
  */
 export async function importStoredClientKey(jwk: JWK, kid: string): Promise<ClientKey> {
   const alg = algorithmFor(jwk as Record<string, unknown>);
-  try {
-    return { jwk, kid, alg, key: (await importJWK(jwk, alg)) as CryptoKey };
-  } catch {
-    return reject('is not a valid key');
-  }
+  return { jwk, kid, alg, key: importPublic(jwk, alg) };
 }

@@ -1,7 +1,7 @@
-import { constants, createCipheriv, diffieHellman, KeyObject, publicEncrypt, randomBytes, randomUUID, sign } from 'node:crypto';
+import { constants, createCipheriv, diffieHellman, publicEncrypt, randomBytes, randomUUID, sign, type KeyObject } from 'node:crypto';
 import { CompactEncrypt, SignJWT } from 'jose';
 import { CONTENT_ENCRYPTION } from '../keys/algorithms.js';
-import { generateDetached } from '../keys/node-keys.js';
+import { generateDetached, type DetachedKeyPair } from '../keys/node-keys.js';
 import type { ServerKey } from '../keys/server-key.js';
 import { AES_KW_IV, CEK_BYTES, concatKdf, IV_BYTES, nodeKeysOf, PSS_SALT_BYTES } from './accept-native.js';
 import type { ClientKey } from './client-key.js';
@@ -96,17 +96,17 @@ function signatureOf(key: ServerKey, input: Buffer): Buffer {
  * protected header as additional data.
  */
 export function sealTo(clientKey: Pick<ClientKey, 'alg' | 'key' | 'kid'>, jws: string): string {
-  const recipient = KeyObject.from(clientKey.key);
+  const recipient = clientKey.key;
   let cek: Buffer;
-  let encryptedKey = Buffer.alloc(0);
+  let encryptedKey: Buffer = Buffer.alloc(0);
   let epk: Record<string, unknown> | undefined;
   if (clientKey.alg === 'RSA-OAEP-256') {
     cek = randomBytes(CEK_BYTES);
-    encryptedKey = publicEncrypt({ key: recipient, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, cek);
+    encryptedKey = encryptCek(recipient, cek);
   } else {
     // Not `generateKeyPairSync(...)` then `publicKey.export({ format: 'jwk' })`: that deadlocks Node 20
     // now and then (generateDetached says why).
-    const ephemeral = clientKey.alg === 'ECDH-ES' ? generateDetached('x25519') : generateDetached('ec', { namedCurve: 'P-256' });
+    const ephemeral = ephemeralFor(clientKey.alg);
     const derived = concatKdf(diffieHellman({ privateKey: ephemeral.privateKey, publicKey: recipient }), clientKey.alg === 'ECDH-ES' ? CONTENT_ENCRYPTION : clientKey.alg);
     const { x, y, crv, kty } = ephemeral.publicJwk;
     // jose's member order: x, crv, kty, then y for an EC key.
@@ -125,6 +125,43 @@ export function sealTo(clientKey: Pick<ClientKey, 'alg' | 'key' | 'kid'>, jws: s
   cipher.setAAD(Buffer.from(protectedHeader, 'ascii'));
   const ciphertext = Buffer.concat([cipher.update(jws, 'utf8'), cipher.final()]);
   return [protectedHeader, encryptedKey.toString('base64url'), iv.toString('base64url'), ciphertext.toString('base64url'), cipher.getAuthTag().toString('base64url')].join('.');
+}
+
+/** RSA-OAEP-256 of a content key to `recipient`: the only step of a sealing to an RSA key that depends on the key. */
+function encryptCek(recipient: KeyObject, cek: Buffer): Buffer {
+  return publicEncrypt({ key: recipient, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, cek);
+}
+
+/** A fresh ephemeral key pair on the curve of an ECDH algorithm. */
+function ephemeralFor(alg: 'ECDH-ES' | 'ECDH-ES+A256KW'): DetachedKeyPair {
+  return alg === 'ECDH-ES' ? generateDetached('x25519') : generateDetached('ec', { namedCurve: 'P-256' });
+}
+
+/** One private key per curve, made on first use, that {@link canSealTo} agrees with client keys (the results are thrown away). */
+const probeKeys = new Map<ClientKey['alg'], KeyObject>();
+
+/**
+ * Whether {@link sealTo} can seal to `key`: the one step of a sealing that depends on the recipient,
+ * run once. Imports accept some keys that cannot encrypt: X25519 points of small order (every shared
+ * secret zero, which OpenSSL refuses) and RSA moduli it cannot use. For ECDH the agreement is made
+ * with a private key kept for probing, not a fresh ephemeral one: a point of small order fails the
+ * agreement with any X25519 scalar (each is a multiple of the cofactor), and a P-256 point is checked
+ * on import. The client-key check at login calls it, so such a key is refused 400 there instead of
+ * failing the access token's sealing later (a 500).
+ */
+export function canSealTo(key: KeyObject, alg: ClientKey['alg']): boolean {
+  try {
+    if (alg === 'RSA-OAEP-256') {
+      encryptCek(key, Buffer.alloc(CEK_BYTES));
+    } else {
+      let probe = probeKeys.get(alg);
+      if (!probe) probeKeys.set(alg, (probe = ephemeralFor(alg).privateKey));
+      diffieHellman({ privateKey: probe, publicKey: key });
+    }
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /**

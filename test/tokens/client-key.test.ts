@@ -1,6 +1,10 @@
-import { calculateJwkThumbprint, compactDecrypt, CompactEncrypt } from 'jose';
+import { createPublicKey, randomBytes } from 'node:crypto';
+import { calculateJwkThumbprint, compactDecrypt, CompactEncrypt, type JWK } from 'jose';
 import { AuthError } from '../../src/errors.js';
+import { generateDetached } from '../../src/keys/node-keys.js';
+import { jwkThumbprint } from '../../src/tokens/client-key.js';
 import { importStoredClientKey, parseClientKey } from '../../src/tokens/index.js';
+import { canSealTo, sealTo } from '../../src/tokens/issue.js';
 import { makeClientKey, type ClientKeyKind } from '../helpers/client.js';
 
 describe('parseClientKey', () => {
@@ -124,5 +128,71 @@ describe('importStoredClientKey', () => {
   it('refuses a stored key that no longer imports', async () => {
     const x = Buffer.alloc(32, 9).toString('base64url');
     await expect(importStoredClientKey({ kty: 'EC', crv: 'P-256', x, y: x }, 'kid')).rejects.toMatchObject({ code: 'invalid_client_key', description: 'client_key is not a valid key' });
+  });
+});
+
+describe('jwkThumbprint', () => {
+  it("gives RFC 7638's own example (§3.1)", () => {
+    const example = {
+      kty: 'RSA',
+      n: '0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw',
+      e: 'AQAB',
+      alg: 'RS256',
+      kid: '2011-04-29',
+    } as JWK;
+    expect(jwkThumbprint(example)).toBe('NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs');
+  });
+
+  it.each(['x25519', 'p256', 'rsa'] as const)("equals jose's calculateJwkThumbprint on %s keys, whatever other members they carry", async (kind) => {
+    for (let i = 0; i < 8; i++) {
+      const { publicJwk } = await makeClientKey(kind);
+      const decorated = { ...publicJwk, alg: 'x', use: 'enc', kid: `k${i}`, ext: true } as JWK;
+      expect(jwkThumbprint(decorated)).toBe(await calculateJwkThumbprint(publicJwk, 'sha256'));
+    }
+  });
+});
+
+describe('canSealTo', () => {
+  const small = ['0000000000000000000000000000000000000000000000000000000000000000', '0100000000000000000000000000000000000000000000000000000000000000', 'e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800', '5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f1157', 'ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f', 'edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f'];
+  const x25519 = (hex: string) => createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x: Buffer.from(hex, 'hex').toString('base64url') }, format: 'jwk' });
+  /** Whether the sealing itself (a fresh ephemeral key each time) goes through. */
+  const seals = (key: ReturnType<typeof x25519>, alg: 'ECDH-ES' | 'ECDH-ES+A256KW' | 'RSA-OAEP-256') => {
+    try {
+      sealTo({ alg, key, kid: 'k' }, 'a.b.c');
+      return true;
+    } catch {
+      return false;
+    }
+  };
+
+  it.each(small)('refuses the X25519 point of small order %s, as the sealing itself fails on it', (hex) => {
+    const key = x25519(hex);
+    expect(canSealTo(key, 'ECDH-ES')).toBe(false);
+    expect(seals(key, 'ECDH-ES')).toBe(false);
+  });
+
+  it('agrees with the sealing on random X25519 points (the probe key is not the sealing key)', () => {
+    for (let i = 0; i < 200; i++) {
+      const key = x25519(randomBytes(32).toString('hex'));
+      expect(canSealTo(key, 'ECDH-ES')).toBe(seals(key, 'ECDH-ES'));
+    }
+  });
+
+  it('takes keys of every accepted kind, on which the sealing goes through', () => {
+    const keys = [
+      ['ECDH-ES', generateDetached('x25519').publicJwk],
+      ['ECDH-ES+A256KW', generateDetached('ec', { namedCurve: 'P-256' }).publicJwk],
+      ['RSA-OAEP-256', generateDetached('rsa', { modulusLength: 2048 }).publicJwk],
+    ] as const;
+    for (const [alg, jwk] of keys) {
+      const key = createPublicKey({ key: jwk, format: 'jwk' });
+      expect([canSealTo(key, alg), seals(key, alg)]).toEqual([true, true]);
+    }
+  });
+
+  it('refuses an RSA modulus OpenSSL cannot encrypt to (a power of two), as the sealing fails on it', () => {
+    const n = Buffer.concat([Buffer.from([0x80]), Buffer.alloc(255)]).toString('base64url');
+    const key = createPublicKey({ key: { kty: 'RSA', e: 'AQAB', n }, format: 'jwk' });
+    expect([canSealTo(key, 'RSA-OAEP-256'), seals(key, 'RSA-OAEP-256')]).toEqual([false, false]);
   });
 });
