@@ -160,10 +160,12 @@ try {
   for (const line of tableLines(caseList, cases, computed)) out(line);
 
   const isolationLoad = loader.name === 'wrk' ? 'wrk (one thread; latencies in µs)' : 'autocannon (latencies in whole ms)';
-  out(`\nlogin isolation: GET /api/me (warm) alone, then while ${options.loginClients} clients loop POST /auth/login; load by ${isolationLoad}`);
+  out(`\nlogin isolation: GET /api/me (warm) alone, then while ${options.loginClients} clients loop POST /auth/login, then alone again; load by ${isolationLoad}`);
   const isolation = await loginIsolation(server, warm.sealed, { ...options, clients: options.loginClients, loader });
   const fmt = (value, digits = 1) => (value === null ? '–' : value.toFixed(digits));
   out(`  p99 alone ${fmt(isolation.alone.p99, 2)} ms, during ${fmt(isolation.during.p99, 2)} ms: ${fmt(isolation.p99Ratio, 2)}× (goal ≤ 2×); req/s ${fmt(isolation.alone.rps, 0)} → ${fmt(isolation.during.rps, 0)}`);
+  const byRound = (list) => list.map((value) => fmt(value, 2)).join(' ');
+  out(`  by round: ${byRound(isolation.p99RatioByRound)}; noise floor (the two alone runs of a round apart, larger p99 over smaller) ${fmt(isolation.noiseFloor, 2)}× (by round ${byRound(isolation.noiseFloorByRound)})`);
   const l = isolation.logins;
   const refusedIn = l.refusedP50Ms === null ? '' : `; refusals in p50 ${fmt(l.refusedP50Ms, 0)} ms, p99 ${fmt(l.refusedP99Ms, 0)} ms`;
   out(`  logins: ${l.total} answered: ${l.ok} 200, ${l.tooMany} 429, ${l.unavailable} 503 (${l.withRetryAfter} of those with Retry-After), ${l.other} other; p50 ${fmt(l.p50Ms, 0)} ms, p99 ${fmt(l.p99Ms, 0)} ms${refusedIn}`);

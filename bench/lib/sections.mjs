@@ -58,26 +58,33 @@ function loginLoops(url, clients, clientKey) {
 }
 
 /**
- * Per round: `/api/me` (warm) alone, then the same while `clients` loop logins. Reports medians and
- * the p99 ratio (during / alone; the goal is at most 2). `loader` (wrk.mjs `chooseLoader`) drives the
- * `/api/me` load: wrk when installed, which reports latencies in µs (autocannon's are whole ms, and a
- * p99 of 3 ms moves the ratio by a third with one millisecond) and runs in its own process, so the
- * login loops here do not delay the reading of `/api/me`'s answers.
+ * Per round: `/api/me` (warm) alone, then the same while `clients` loop logins, then alone again.
+ * Reports medians and the p99 ratio (during / the first alone; the goal is at most 2), the ratio of
+ * each round, and the machine's noise floor: how far apart the two alone runs of a round are (the
+ * larger p99 over the smaller), median over the rounds. A ratio near that floor says nothing about the
+ * logins: on a shared virtual machine two runs of the same load can differ that much. `loader`
+ * (wrk.mjs `chooseLoader`) drives the `/api/me` load: wrk when installed, which reports latencies in
+ * µs (autocannon's are whole ms, and a p99 of 3 ms moves the ratio by a third with one millisecond)
+ * and runs in its own process, so the login loops here do not delay the reading of `/api/me`'s answers.
  */
 export async function loginIsolation(server, sealed, { rounds, seconds, connections, clients, loader }) {
   const run = () => warmRun(loader, server, sealed, { seconds, connections });
   const clientKey = await makeClientKey();
   const alone = [];
   const during = [];
+  const aloneAgain = [];
   const logins = [];
   for (let round = 0; round < rounds; round++) {
     alone.push(await run());
     const loops = loginLoops(server.url, clients, clientKey);
     during.push(await run());
     logins.push(await loops.stop());
+    aloneAgain.push(await run());
   }
   const a = summarize(alone);
   const d = summarize(during);
+  const ratioOf = (x, y) => (x.p99 && y.p99 ? x.p99 / y.p99 : null);
+  const spread = (x, y) => (x.p99 && y.p99 ? Math.max(x.p99, y.p99) / Math.min(x.p99, y.p99) : null);
   const sum = (key) => logins.reduce((total, round) => total + round[key], 0);
   return {
     clients,
@@ -85,6 +92,10 @@ export async function loginIsolation(server, sealed, { rounds, seconds, connecti
     alone: a,
     during: d,
     p99Ratio: a.p99 && d.p99 !== null ? d.p99 / a.p99 : null,
+    p99RatioByRound: during.map((r, i) => ratioOf(r, alone[i])),
+    aloneAgain: summarize(aloneAgain),
+    noiseFloor: median(alone.map((r, i) => spread(r, aloneAgain[i]))),
+    noiseFloorByRound: alone.map((r, i) => spread(r, aloneAgain[i])),
     rpsRatio: a.rps ? d.rps / a.rps : null,
     logins: {
       total: sum('total'), ok: sum('ok'), tooMany: sum('tooMany'), unavailable: sum('unavailable'),

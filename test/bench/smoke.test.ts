@@ -40,7 +40,7 @@ interface LagResult {
 interface BenchResults {
   cases: Record<string, CaseResult>;
   ratios: Record<string, number>;
-  loginIsolation: { loader: string; p99Ratio: number; logins: { total: number; ok: number } };
+  loginIsolation: { loader: string; p99Ratio: number; p99RatioByRound: number[]; noiseFloor: number; noiseFloorByRound: number[]; logins: { total: number; ok: number } };
   workers: {
     loader: string;
     rpsRatio: number;
@@ -109,6 +109,11 @@ describe('npm run bench --smoke', () => {
     expect(results.loginIsolation.logins.total).toBeGreaterThan(0);
     expect(Number.isFinite(results.loginIsolation.p99Ratio)).toBe(true);
     expect(run.stdout).toMatch(/^  p99 alone [\d.]+ ms, during [\d.]+ ms: [\d.]+× \(goal ≤ 2×\)/m);
+    // The control: each round's ratio, and how far its two alone runs were apart (at least 1 by construction).
+    expect(results.loginIsolation.p99RatioByRound.every((r) => Number.isFinite(r) && r > 0)).toBe(true);
+    expect(results.loginIsolation.noiseFloorByRound.every((r) => Number.isFinite(r) && r >= 1)).toBe(true);
+    expect(results.loginIsolation.noiseFloor).toBeGreaterThanOrEqual(1);
+    expect(run.stdout).toMatch(/^  by round: [\d. ]+; noise floor \(.*\) [\d.]+× \(by round [\d. ]+\)/m);
     expect(results.workers.workers2).toMatchObject({ non2xx: 0 });
     expect(results.workers.workers2.ok).toBeGreaterThan(0);
     expect(run.stdout).toMatch(/^  throughput ratio [\d.]+×/m);
