@@ -1,5 +1,5 @@
-import { createPublicKey, type KeyObject } from 'node:crypto';
-import { calculateJwkThumbprint, importJWK, type JWK } from 'jose';
+import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
+import { importJWK, type JWK } from 'jose';
 import type { KeySpec } from './algorithms.js';
 
 /** A server key pair imported once into WebCrypto key objects, ready for jose. */
@@ -31,6 +31,32 @@ export function publicMembers(jwk: JWK): JWK {
   return out;
 }
 
+/** RFC 7638's required members of each key type: its public members, in lexicographic order. */
+const THUMBPRINT_MEMBERS: Readonly<Record<string, readonly (keyof JWK)[]>> = Object.fromEntries(
+  Object.entries(PUBLIC_MEMBERS).map(([kty, names]) => [kty, [...names].sort()]),
+);
+
+/**
+ * The RFC 7638 SHA-256 thumbprint of a public JWK: its required members in lexicographic order, as
+ * JSON without whitespace, hashed, base64url. Synchronous, with node:crypto (jose's
+ * `calculateJwkThumbprint` is asynchronous WebCrypto: a thread-pool round trip each time). The server
+ * names its own keys, a login's client key and a DPoP proof's key with it; the tests hold it to jose's
+ * on every key type and to RFC 7638's own example.
+ *
+ * @throws {TypeError} for another key type or a required member that is not a string.
+ */
+export function jwkThumbprint(jwk: JWK): string {
+  const names = THUMBPRINT_MEMBERS[String(jwk.kty)];
+  if (!names) throw new TypeError(`no thumbprint for kty ${String(jwk.kty)}`);
+  const required: Record<string, string> = {};
+  for (const name of names) {
+    const value = jwk[name];
+    if (typeof value !== 'string') throw new TypeError(`the JWK member ${name} must be a string`);
+    required[name] = value;
+  }
+  return createHash('sha256').update(JSON.stringify(required), 'utf8').digest('base64url');
+}
+
 /**
  * Turns a Node private key into a {@link ServerKey}: thumbprint, public JWK and key objects
  * bound to the spec's algorithm, imported once here and reused for every token.
@@ -41,7 +67,7 @@ export function publicMembers(jwk: JWK): JWK {
 export async function toServerKey(privateKey: KeyObject, spec: KeySpec): Promise<ServerKey> {
   const privateJwk = privateKey.export({ format: 'jwk' }) as JWK;
   const publicJwk = publicMembers(createPublicKey(privateKey).export({ format: 'jwk' }) as JWK);
-  const kid = await calculateJwkThumbprint(publicJwk, 'sha256');
+  const kid = jwkThumbprint(publicJwk);
   const [priv, pub] = await Promise.all([
     importJWK({ ...privateJwk, alg: spec.alg }, spec.alg),
     importJWK({ ...publicJwk, alg: spec.alg }, spec.alg),

@@ -97,10 +97,10 @@ async function openPostgres(db: PostgresDatabase): Promise<ThrottleBackend> {
  * and run on its own. The library prepares the upsert on every call and wraps it in a transaction
  * (BEGIN, the statement, COMMIT, and four new wrapper functions); a single `INSERT ... ON CONFLICT
  * ... RETURNING` is atomic in SQLite by itself. A login makes four of these writes (two counts
- * reserved, then given back), so this takes about a third of a login's event-loop time off
- * (docs/performance.md). It overrides the library's internal `_upsertTransactionBetterSQLite3`
- * (rate-limiter-flexible is pinned); `test/throttle/backends.test.ts` fails if the library stops
- * calling it, by counting the statements prepared.
+ * reserved, then given back); the preparing alone was about 5 % of a login's event-loop time in a
+ * profile (docs/performance.md). It overrides the library's internal `_upsertTransactionBetterSQLite3`
+ * (rate-limiter-flexible is pinned); `test/throttle/sqlite-limiter.test.ts` fails if the library
+ * stops calling it, by counting the statements prepared.
  */
 class CachedStatementSqliteLimiter extends RateLimiterSQLite {
   readonly #statements = new Map<string, Database.Statement>();

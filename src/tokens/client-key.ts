@@ -1,7 +1,7 @@
-import { createHash, createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
+import { createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
 import type { JWK } from 'jose';
 import { AuthError } from '../errors.js';
-import { publicMembers } from '../keys/server-key.js';
+import { jwkThumbprint, publicMembers } from '../keys/server-key.js';
 import { canSealTo } from './issue.js';
 
 /** A validated client public key, imported once for this request (node:crypto, as `sealTo` uses it). */
@@ -80,19 +80,6 @@ function importPublic(jwk: JWK, alg: ClientKey['alg']): KeyObject {
   }
   if (key.asymmetricKeyType !== NODE_TYPE[alg]) reject('is not a valid key');
   return key;
-}
-
-/**
- * The RFC 7638 SHA-256 thumbprint of a validated public JWK: its required members (`crv`, `kty`, `x`
- * and `y` for EC; `crv`, `kty`, `x` for OKP; `e`, `kty`, `n` for RSA), in that order, as JSON without
- * whitespace, hashed, base64url. Computed with node:crypto synchronously (jose's
- * `calculateJwkThumbprint` is asynchronous WebCrypto, a thread pool round trip per login); the tests
- * hold it to jose's on every kind and to RFC 7638's own example.
- */
-export function jwkThumbprint(jwk: JWK): string {
-  const required =
-    jwk.kty === 'RSA' ? { e: jwk.e, kty: jwk.kty, n: jwk.n } : jwk.kty === 'EC' ? { crv: jwk.crv, kty: jwk.kty, x: jwk.x, y: jwk.y } : { crv: jwk.crv, kty: jwk.kty, x: jwk.x };
-  return createHash('sha256').update(JSON.stringify(required), 'utf8').digest('base64url');
 }
 
 /**

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
-import { calculateJwkThumbprint, importJWK, jwtVerify, type JWK, type JWSHeaderParameters } from 'jose';
+import { importJWK, jwtVerify, type JWK, type JWSHeaderParameters } from 'jose';
 import { DpopProofRejectedError } from '../errors.js';
+import { jwkThumbprint } from '../keys/server-key.js';
 import { canonical, DPOP_POLICY } from './policy.js';
 
 /** The request a DPoP proof must describe, and the server's clock. */
@@ -158,7 +159,7 @@ export async function verifyDpopProof(proof: unknown, request: DpopRequest): Pro
   }
   if (typeof jti !== 'string' || jti.length === 0 || jti.length > policy.maxJtiLength) refuse('jti malformed');
   if (request.ath !== undefined && ath !== request.ath) refuse(ath === undefined ? 'ath missing' : 'ath does not match');
-  return { jkt: await calculateJwkThumbprint(jwk as JWK, 'sha256'), jti: jti as string, iat: iat as number };
+  return { jkt: jwkThumbprint(jwk as JWK), jti: jti as string, iat: iat as number };
 }
 
 /**

@@ -1,5 +1,4 @@
 import { constants, createCipheriv, diffieHellman, publicEncrypt, randomBytes, randomUUID, sign, type KeyObject } from 'node:crypto';
-import { CompactEncrypt, SignJWT } from 'jose';
 import { CONTENT_ENCRYPTION } from '../keys/algorithms.js';
 import { generateDetached, type DetachedKeyPair } from '../keys/node-keys.js';
 import type { ServerKey } from '../keys/server-key.js';
@@ -31,38 +30,23 @@ export interface IssuedToken {
   readonly expiresIn: number;
 }
 
-const encoder = new TextEncoder();
-
-/** What both layers of a token hold, computed once for either way of building it. */
-interface TokenContent {
-  readonly jti: string;
-  readonly expiresIn: number;
-  readonly iat: number;
-  readonly claims: Record<string, unknown>;
-}
-
-function contentOf(input: IssueInput): TokenContent {
-  const iat = Math.floor((input.now ?? Date.now()) / 1000);
-  const expiresIn = Math.max(1, Math.floor(input.ttlMs / 1000));
-  const jti = randomUUID();
-  const claims = input.dpopJkt ? { sid: input.sessionId, cnf: { jkt: input.dpopJkt } } : { sid: input.sessionId };
-  return { jti, expiresIn, iat, claims };
-}
-
 /**
  * Issues a nested access token: a JWS (`typ: at+jwt`) signed with the server's key, encrypted as a
  * JWE (`cty: JWT`, `enc: A256GCM`, `kid` = the client key's thumbprint) to the client's public key.
  * A DPoP-bound token also carries `cnf: {jkt}`.
  *
  * Built with node:crypto, synchronously (no thread pool round trip per step, as WebCrypto takes): the
- * same headers, claims and member order as {@link issueWithJose}, the jose construction it replaced
- * and that `test/tokens/issue.test.ts` holds it to. Every primitive is OpenSSL's: the signature, the
+ * same headers, claims and member order as jose's `SignJWT` and `CompactEncrypt`, the construction it
+ * replaced, which `test/tokens/issue.test.ts` keeps as its reference. Every primitive is OpenSSL's: the signature, the
  * ephemeral X25519/P-256 agreement, Concat KDF's SHA-256, AES-KW, RSA-OAEP-256 and AES-256-GCM.
  *
  * @example const { token } = await issueAccessToken({ issuer, audience, subject, sessionId, ttlMs, signingKey, clientKey });
  */
 export async function issueAccessToken(input: IssueInput): Promise<IssuedToken> {
-  const { jti, expiresIn, iat, claims } = contentOf(input);
+  const iat = Math.floor((input.now ?? Date.now()) / 1000);
+  const expiresIn = Math.max(1, Math.floor(input.ttlMs / 1000));
+  const jti = randomUUID();
+  const claims = input.dpopJkt ? { sid: input.sessionId, cnf: { jkt: input.dpopJkt } } : { sid: input.sessionId };
   const header = json({ alg: input.signingKey.alg, kid: input.signingKey.kid, typ: ACCEPT_POLICY.tokenType });
   const payload = json({ ...claims, iss: input.issuer, sub: input.subject, aud: input.audience, iat, exp: iat + expiresIn, jti });
   const signingInput = `${header}.${payload}`;
@@ -104,8 +88,6 @@ export function sealTo(clientKey: Pick<ClientKey, 'alg' | 'key' | 'kid'>, jws: s
     cek = randomBytes(CEK_BYTES);
     encryptedKey = encryptCek(recipient, cek);
   } else {
-    // Not `generateKeyPairSync(...)` then `publicKey.export({ format: 'jwk' })`: that deadlocks Node 20
-    // now and then (generateDetached says why).
     const ephemeral = ephemeralFor(clientKey.alg);
     const derived = concatKdf(diffieHellman({ privateKey: ephemeral.privateKey, publicKey: recipient }), clientKey.alg === 'ECDH-ES' ? CONTENT_ENCRYPTION : clientKey.alg);
     const { x, y, crv, kty } = ephemeral.publicJwk;
@@ -132,7 +114,10 @@ function encryptCek(recipient: KeyObject, cek: Buffer): Buffer {
   return publicEncrypt({ key: recipient, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, cek);
 }
 
-/** A fresh ephemeral key pair on the curve of an ECDH algorithm. */
+/**
+ * A fresh ephemeral key pair on the curve of an ECDH algorithm. Not `generateKeyPairSync(...)` then
+ * `publicKey.export({ format: 'jwk' })`: that deadlocks Node 20 now and then (generateDetached says why).
+ */
 function ephemeralFor(alg: 'ECDH-ES' | 'ECDH-ES+A256KW'): DetachedKeyPair {
   return alg === 'ECDH-ES' ? generateDetached('x25519') : generateDetached('ec', { namedCurve: 'P-256' });
 }
@@ -162,25 +147,4 @@ export function canSealTo(key: KeyObject, alg: ClientKey['alg']): boolean {
   } catch {
     return false;
   }
-}
-
-/**
- * The same token built with jose (`SignJWT`, `CompactEncrypt`): the construction
- * {@link issueAccessToken} replaced, kept as the reference its tests compare against.
- */
-export async function issueWithJose(input: IssueInput): Promise<IssuedToken> {
-  const { jti, expiresIn, iat, claims } = contentOf(input);
-  const jws = await new SignJWT(claims)
-    .setProtectedHeader({ alg: input.signingKey.alg, kid: input.signingKey.kid, typ: ACCEPT_POLICY.tokenType })
-    .setIssuer(input.issuer)
-    .setSubject(input.subject)
-    .setAudience(input.audience)
-    .setIssuedAt(iat)
-    .setExpirationTime(iat + expiresIn)
-    .setJti(jti)
-    .sign(input.signingKey.privateKey);
-  const token = await new CompactEncrypt(encoder.encode(jws))
-    .setProtectedHeader({ alg: input.clientKey.alg, enc: CONTENT_ENCRYPTION, cty: ACCEPT_POLICY.contentType, kid: input.clientKey.kid })
-    .encrypt(input.clientKey.key);
-  return { token, jti, expiresIn };
 }

@@ -1,8 +1,7 @@
 import { createPublicKey, randomBytes } from 'node:crypto';
-import { calculateJwkThumbprint, compactDecrypt, CompactEncrypt, type JWK } from 'jose';
+import { calculateJwkThumbprint, compactDecrypt, CompactEncrypt } from 'jose';
 import { AuthError } from '../../src/errors.js';
 import { generateDetached } from '../../src/keys/node-keys.js';
-import { jwkThumbprint } from '../../src/tokens/client-key.js';
 import { importStoredClientKey, parseClientKey } from '../../src/tokens/index.js';
 import { canSealTo, sealTo } from '../../src/tokens/issue.js';
 import { makeClientKey, type ClientKeyKind } from '../helpers/client.js';
@@ -128,27 +127,6 @@ describe('importStoredClientKey', () => {
   it('refuses a stored key that no longer imports', async () => {
     const x = Buffer.alloc(32, 9).toString('base64url');
     await expect(importStoredClientKey({ kty: 'EC', crv: 'P-256', x, y: x }, 'kid')).rejects.toMatchObject({ code: 'invalid_client_key', description: 'client_key is not a valid key' });
-  });
-});
-
-describe('jwkThumbprint', () => {
-  it("gives RFC 7638's own example (§3.1)", () => {
-    const example = {
-      kty: 'RSA',
-      n: '0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw',
-      e: 'AQAB',
-      alg: 'RS256',
-      kid: '2011-04-29',
-    } as JWK;
-    expect(jwkThumbprint(example)).toBe('NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs');
-  });
-
-  it.each(['x25519', 'p256', 'rsa'] as const)("equals jose's calculateJwkThumbprint on %s keys, whatever other members they carry", async (kind) => {
-    for (let i = 0; i < 8; i++) {
-      const { publicJwk } = await makeClientKey(kind);
-      const decorated = { ...publicJwk, alg: 'x', use: 'enc', kid: `k${i}`, ext: true } as JWK;
-      expect(jwkThumbprint(decorated)).toBe(await calculateJwkThumbprint(publicJwk, 'sha256'));
-    }
   });
 });
 
