@@ -49,8 +49,11 @@ export function nodeKeysOf(key: ServerKey): NodeKeys {
   return found;
 }
 
-/** A base64url segment's JSON object, decoded as jose decodes a protected header. */
-function parseHeader(segment: string, invalid: string): Record<string, unknown> {
+/**
+ * A base64url segment's JSON object, decoded as jose decodes a protected header or a claims set:
+ * strict UTF-8, then `JSON.parse`, and an object (not an array, not `null`), else `invalid`.
+ */
+export function jsonObjectOf(segment: string, invalid: string): Record<string, unknown> {
   let parsed: unknown;
   try {
     parsed = JSON.parse(strictUtf8.decode(Buffer.from(segment, 'base64url')));
@@ -64,7 +67,7 @@ function parseHeader(segment: string, invalid: string): Record<string, unknown> 
  * jose's `crit` rules (RFC 7515 §4.1.11): a non-empty array of non-empty names, each an extension jose
  * recognises (none for a JWE, `b64` for a JWS) and present, and a `b64` it names a boolean.
  */
-function checkCrit(header: Record<string, unknown>, recognized: readonly string[], invalid: string): void {
+export function checkCrit(header: Record<string, unknown>, recognized: readonly string[], invalid: string): void {
   const { crit } = header;
   if (crit === undefined) return;
   if (!Array.isArray(crit) || crit.length === 0 || !crit.every((name) => typeof name === 'string' && name.length > 0)) fail(invalid);
@@ -84,7 +87,7 @@ function checkCrit(header: Record<string, unknown>, recognized: readonly string[
  * @throws {TokenRejectedError} with jose's code or the policy's reason.
  */
 export function decryptNative(token: string, keys: Pick<KeyManager, 'encryption' | 'find'>): string {
-  const header = parseHeader(token.slice(0, token.indexOf('.')), 'ERR_JWE_INVALID');
+  const header = jsonObjectOf(token.slice(0, token.indexOf('.')), 'ERR_JWE_INVALID');
   checkCrit(header, [], 'ERR_JWE_INVALID');
   if (header.zip !== undefined && header.zip !== 'DEF') fail('ERR_JOSE_NOT_SUPPORTED');
   if (typeof header.alg !== 'string' || header.alg === '' || typeof header.enc !== 'string' || header.enc === '') fail('ERR_JWE_INVALID');
@@ -203,11 +206,14 @@ export function concatKdf(shared: Buffer, algorithmId: string, apu: Buffer = Buf
     .digest();
 }
 
-/** Whether `signature` is the server key's signature of `input` under its algorithm, as WebCrypto checks it. */
-function signatureValid(key: ServerKey, input: Buffer, signature: Buffer): boolean {
-  const { publicKey } = nodeKeysOf(key);
+/**
+ * Whether `signature` is a signature of `input` by `publicKey` under the JWS algorithm `alg`, as
+ * WebCrypto checks it (ES256 and EdDSA: exactly 64 bytes; ES256 as r‖s). Any other `alg`, and any
+ * error OpenSSL raises, is `false`. The server's tokens and DPoP proofs are both checked here.
+ */
+export function signatureValidFor(alg: string, publicKey: KeyObject, input: Buffer, signature: Buffer): boolean {
   try {
-    switch (key.alg) {
+    switch (alg) {
       case 'ES256':
         return signature.length === SIGNATURE_BYTES && verify('sha256', input, { key: publicKey, dsaEncoding: 'ieee-p1363' }, signature);
       case 'EdDSA':
@@ -289,7 +295,7 @@ export interface ClaimsOptions {
  */
 export function verifyNative(jws: string, keys: Pick<KeyManager, 'signing' | 'find'>, options: ClaimsOptions): Record<string, unknown> {
   const [encodedHeader, encodedPayload, encodedSignature] = jws.split('.') as [string, string, string];
-  const header = parseHeader(encodedHeader, 'ERR_JWS_INVALID');
+  const header = jsonObjectOf(encodedHeader, 'ERR_JWS_INVALID');
   checkCrit(header, ['b64'], 'ERR_JWS_INVALID');
   if (typeof header.alg !== 'string' || header.alg === '') fail('ERR_JWS_INVALID');
   if (header.alg !== keys.signing.alg) fail('ERR_JOSE_ALG_NOT_ALLOWED');
@@ -297,21 +303,14 @@ export function verifyNative(jws: string, keys: Pick<KeyManager, 'signing' | 'fi
   if (key.alg !== header.alg) fail('ERR_JWS_SIGNATURE_VERIFICATION_FAILED');
   if (!verifiedSignatures.has(key, jws)) {
     const input = Buffer.from(`${encodedHeader}.${encodedPayload}`, 'ascii');
-    if (!signatureValid(key, input, Buffer.from(encodedSignature, 'base64url'))) fail('ERR_JWS_SIGNATURE_VERIFICATION_FAILED');
+    if (!signatureValidFor(key.alg, nodeKeysOf(key).publicKey, input, Buffer.from(encodedSignature, 'base64url'))) fail('ERR_JWS_SIGNATURE_VERIFICATION_FAILED');
     verifiedSignatures.add(key, jws);
   }
-  let claims: unknown;
-  try {
-    claims = JSON.parse(strictUtf8.decode(Buffer.from(encodedPayload, 'base64url')));
-  } catch {
-    return fail('ERR_JWT_INVALID');
-  }
-  if (!isJsonObject(claims)) fail('ERR_JWT_INVALID');
-  return checkClaims(header, claims, options);
+  return checkClaims(header, jsonObjectOf(encodedPayload, 'ERR_JWT_INVALID'), options);
 }
 
 /** jose's `typ` comparison: case-insensitive, `application/` implied when there is no `/`. */
-function normalizeTyp(value: string): string {
+export function normalizeTyp(value: string): string {
   const lower = value.toLowerCase();
   return value.includes('/') ? lower : `application/${lower}`;
 }

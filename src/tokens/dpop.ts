@@ -1,7 +1,8 @@
-import { createHash } from 'node:crypto';
-import { importJWK, jwtVerify, type JWK, type JWSHeaderParameters } from 'jose';
-import { DpopProofRejectedError } from '../errors.js';
+import { createHash, createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
+import type { JWK } from 'jose';
+import { DpopProofRejectedError, TokenRejectedError } from '../errors.js';
 import { jwkThumbprint } from '../keys/server-key.js';
+import { checkCrit, jsonObjectOf, normalizeTyp, signatureValidFor } from './accept-native.js';
 import { canonical, DPOP_POLICY } from './policy.js';
 
 /** The request a DPoP proof must describe, and the server's clock. */
@@ -76,10 +77,15 @@ export function normalizeHtu(value: string): string | null {
 }
 
 /**
- * The public key a proof header carries, checked against the policy before any cryptography: the
- * imported key, and the JWK of its required members alone (what RFC 7638 hashes).
+ * The public key a proof header carries, checked against the policy before any cryptography: every
+ * header member allowed, an allowed `alg`, a `jwk` of that `alg`'s kind with public members only and
+ * well-formed coordinates.
+ *
+ * @returns The JWK of the key's required members alone (what RFC 7638 hashes and what is imported:
+ * no member beyond them can reach the import, so the key is public by construction).
+ * @throws {DpopProofRejectedError} naming the first member refused.
  */
-async function proofKey(header: JWSHeaderParameters): Promise<{ key: CryptoKey; jwk: JWK }> {
+export function proofJwk(header: Record<string, unknown>): JWK {
   const policy = DPOP_POLICY;
   for (const name of Object.keys(header)) if (!policy.headerMembers.has(name)) refuse(`header member ${name}`);
   const spec = typeof header.alg === 'string' && Object.hasOwn(policy.keys, header.alg) ? policy.keys[header.alg] : undefined;
@@ -94,14 +100,90 @@ async function proofKey(header: JWSHeaderParameters): Promise<{ key: CryptoKey; 
       refuse(`jwk ${name} malformed`);
     }
   }
-  // Only `kty`, `crv` and the coordinates go on: no member beyond them can reach the import or the
-  // thumbprint, so the key is public by construction.
-  const required = Object.fromEntries(['kty', 'crv', ...spec.coordinates].map((name) => [name, jwk[name]])) as JWK;
-  try {
-    return { key: (await importJWK(required, header.alg)) as CryptoKey, jwk: required };
-  } catch {
-    return refuse('jwk does not import');
+  return Object.fromEntries(['kty', 'crv', ...spec.coordinates].map((name) => [name, jwk[name]])) as JWK;
+}
+
+/** A proof key once imported: the node:crypto key and its RFC 7638 thumbprint. */
+interface ImportedProofKey {
+  readonly key: KeyObject;
+  readonly jkt: string;
+}
+
+/** How many proof keys stay imported at most (a client proves with one key for its session's life). */
+const MAX_IMPORTED_PROOF_KEYS = 1_000;
+/**
+ * Proof keys already imported, by their required members (`proofJwk`): a client sends the same
+ * `jwk` with every proof, and importing it again (P-256: the point checked to lie on the curve) costs
+ * more than the signature check. Importing is a pure function of those members, so a key found here
+ * is the key the import would make. Oldest first; the oldest goes past the limit.
+ */
+const importedProofKeys = new Map<string, ImportedProofKey>();
+
+/** How many proof keys are imported and kept now (at most 1 000). */
+export function proofKeysKept(): number {
+  return importedProofKeys.size;
+}
+
+/** The imported key and thumbprint of a proof's `jwk` (checked by {@link proofJwk}), made once. */
+function importedProofKey(jwk: JWK): ImportedProofKey {
+  const id = `${jwk.kty}.${jwk.crv}.${jwk.x}.${jwk.y ?? ''}`;
+  let found = importedProofKeys.get(id);
+  if (found === undefined) {
+    let key: KeyObject;
+    try {
+      key = createPublicKey({ key: jwk as JsonWebKey, format: 'jwk' });
+    } catch {
+      return refuse('jwk does not import');
+    }
+    found = { key, jkt: jwkThumbprint(jwk) };
+    if (importedProofKeys.size >= MAX_IMPORTED_PROOF_KEYS) importedProofKeys.delete(importedProofKeys.keys().next().value as string);
+    importedProofKeys.set(id, found);
   }
+  return found;
+}
+
+/** A proof whose JOSE layer holds: its claims, unchecked beyond jose's rules, and its key's thumbprint. */
+export interface OpenedProof {
+  readonly payload: Record<string, unknown>;
+  readonly jkt: string;
+}
+
+/**
+ * The JOSE layer of a proof (a compact JWS already checked for size, shape and canonical
+ * base64url) with node:crypto, synchronously: the checks, order and refusal codes of jose's
+ * `jwtVerify` with the key resolved by {@link proofJwk} and the options `algorithms` (the
+ * policy's), `typ` `dpop+jwt`, the required claims and the current date `now`. That is: the header
+ * a JSON object, jose's `crit` rules, an `alg` present and allowed, the policy's key rules, the
+ * signature by that key, the claims a JSON object, `typ` (case-insensitive, `application/`
+ * implied), `htm htu iat jti` present, `iat` and `nbf` numbers, `nbf` not ahead of `now`, `exp` a
+ * number not behind it. `test/tokens/dpop-native.test.ts` holds it to jose on fuzzed proofs.
+ *
+ * @throws {DpopProofRejectedError} for the policy's reasons; {@link TokenRejectedError} with jose's
+ * code for the rest.
+ */
+export function openProof(proof: string, now: number): OpenedProof {
+  const policy = DPOP_POLICY;
+  const [encodedHeader, encodedPayload, encodedSignature] = proof.split('.') as [string, string, string];
+  const header = jsonObjectOf(encodedHeader, 'ERR_JWS_INVALID');
+  checkCrit(header, ['b64'], 'ERR_JWS_INVALID');
+  const { alg } = header;
+  if (typeof alg !== 'string' || alg === '') throw new TokenRejectedError('ERR_JWS_INVALID');
+  if (!Object.hasOwn(policy.keys, alg)) throw new TokenRejectedError('ERR_JOSE_ALG_NOT_ALLOWED');
+  const { key, jkt } = importedProofKey(proofJwk(header));
+  const input = Buffer.from(`${encodedHeader}.${encodedPayload}`, 'ascii');
+  if (!signatureValidFor(alg, key, input, Buffer.from(encodedSignature, 'base64url'))) throw new TokenRejectedError('ERR_JWS_SIGNATURE_VERIFICATION_FAILED');
+  const payload = jsonObjectOf(encodedPayload, 'ERR_JWT_INVALID');
+  const invalid = 'ERR_JWT_CLAIM_VALIDATION_FAILED';
+  if (typeof header.typ !== 'string' || normalizeTyp(header.typ) !== normalizeTyp(policy.proofType)) throw new TokenRejectedError(invalid);
+  for (const name of policy.requiredClaims) if (!Object.hasOwn(payload, name)) throw new TokenRejectedError(invalid);
+  // jose reads the time through a Date: the same rounding.
+  const seconds = Math.floor(new Date(now).getTime() / 1000);
+  const { iat, nbf, exp } = payload;
+  if (iat !== undefined && typeof iat !== 'number') throw new TokenRejectedError(invalid);
+  if (nbf !== undefined && (typeof nbf !== 'number' || nbf > seconds)) throw new TokenRejectedError(invalid);
+  if (exp !== undefined && typeof exp !== 'number') throw new TokenRejectedError(invalid);
+  if (exp !== undefined && (exp as number) <= seconds) throw new TokenRejectedError('ERR_JWT_EXPIRED');
+  return { payload, jkt };
 }
 
 /**
@@ -113,14 +195,14 @@ async function proofKey(header: JWSHeaderParameters): Promise<{ key: CryptoKey; 
  * canonical base64url (one proof, one spelling); only the
  * header members `typ alg jwk`; `typ` `dpop+jwt`; `alg` `ES256` (with an EC P-256 key) or `EdDSA`
  * (with an OKP Ed25519 key); a `jwk` of public members only, with 32-byte coordinates; the
- * signature by that key; the claims `htm`, `htu`, `iat`, `jti` present; `htm` equal to the method;
- * `htu` of URI characters only (RFC 3986), equal to one of the request URLs once both are
- * normalised ({@link normalizeHtu}); `iat` within 60 s of `now`; a `jti` of 1 to 256 characters;
- * and `ath` when the request has one.
+ * signature by that key (`openProof`); the claims `htm`, `htu`, `iat`, `jti` present; `htm`
+ * equal to the method; `htu` of URI characters only (RFC 3986), equal to one of the request URLs
+ * once both are normalised ({@link normalizeHtu}); `iat` within 60 s of `now`; a `jti` of 1 to 256
+ * characters; and `ath` when the request has one.
  *
  * @returns The proof key's thumbprint, the `jti` and the `iat`.
- * @throws {DpopProofRejectedError} for every reason a proof is refused, jose's errors included; the
- * reason is for logs only.
+ * @throws {DpopProofRejectedError} for every reason a proof is refused, the JOSE layer's codes
+ * included (as `verify: <jose's code>`); the reason is for logs only.
  * @example
  * const { jkt, jti } = await verifyDpopProof(req.get('dpop'), {
  *   htm: 'GET', htu: 'https://auth.example/api/me', ath: accessTokenHash(token), now: Date.now(),
@@ -132,24 +214,14 @@ export async function verifyDpopProof(proof: unknown, request: DpopRequest): Pro
   if (proof.length > policy.maxProofLength) refuse('proof too long');
   if (!policy.compactJws.test(proof)) refuse('not a compact JWS');
   if (!canonical(proof)) refuse('not canonical base64url');
-  let payload: Record<string, unknown>;
-  let jwk: JWK | undefined;
+  let opened: OpenedProof;
   try {
-    const verified = await jwtVerify(
-      proof,
-      async (header: JWSHeaderParameters) => {
-        const found = await proofKey(header);
-        jwk = found.jwk;
-        return found.key;
-      },
-      { algorithms: Object.keys(policy.keys), typ: policy.proofType, requiredClaims: policy.requiredClaims, currentDate: new Date(request.now) },
-    );
-    payload = verified.payload;
+    opened = openProof(proof, request.now);
   } catch (error) {
     if (error instanceof DpopProofRejectedError) throw error;
-    return refuse(`verify: ${String((error as { code?: unknown }).code)}`);
+    return refuse(`verify: ${error instanceof TokenRejectedError ? error.reason : 'error'}`);
   }
-  const { htm, htu, iat, jti, ath } = payload;
+  const { htm, htu, iat, jti, ath } = opened.payload;
   if (htm !== request.htm) refuse('htm does not match');
   const expected = (typeof request.htu === 'string' ? [request.htu] : request.htu).map(normalizeHtu);
   const presented = typeof htu === 'string' && URI_CHARACTERS.test(htu) ? normalizeHtu(htu) : null;
@@ -159,7 +231,7 @@ export async function verifyDpopProof(proof: unknown, request: DpopRequest): Pro
   }
   if (typeof jti !== 'string' || jti.length === 0 || jti.length > policy.maxJtiLength) refuse('jti malformed');
   if (request.ath !== undefined && ath !== request.ath) refuse(ath === undefined ? 'ath missing' : 'ath does not match');
-  return { jkt: jwkThumbprint(jwk as JWK), jti: jti as string, iat: iat as number };
+  return { jkt: opened.jkt, jti: jti as string, iat: iat as number };
 }
 
 /**
