@@ -67,6 +67,18 @@ function algorithmFor(jwk: Record<string, unknown>): ClientKey['alg'] {
   return reject('kty must be OKP, EC or RSA');
 }
 
+/** What a key may be used for to sign (RFC 7517 §4.3): a key limited to these is no encryption key. */
+const SIGNING_OPERATIONS: readonly unknown[] = ['sign', 'verify'];
+
+/**
+ * Whether a `key_ops` member lets the key be sealed to, as `use` must be `enc`: an array of strings
+ * that names no signing operation. An empty array is taken: WebCrypto exports an ECDH public key so
+ * (a public key has no usages of its own there), and browsers send such keys.
+ */
+function keyOpsAllowSealing(keyOps: unknown): boolean {
+  return Array.isArray(keyOps) && keyOps.every((op) => typeof op === 'string' && !SIGNING_OPERATIONS.includes(op));
+}
+
 /** The key kind node:crypto must report for each algorithm: anything else is refused. */
 const NODE_TYPE: Readonly<Record<ClientKey['alg'], string>> = { 'ECDH-ES': 'x25519', 'ECDH-ES+A256KW': 'ec', 'RSA-OAEP-256': 'rsa' };
 
@@ -99,6 +111,7 @@ export async function parseClientKey(input: unknown): Promise<ClientKey> {
   const alg = algorithmFor(jwk);
   if (jwk.alg !== undefined && jwk.alg !== alg) reject(`"alg" must be ${alg} for this key type`);
   if (jwk.use !== undefined && jwk.use !== 'enc') reject('"use" must be "enc"');
+  if (jwk.key_ops !== undefined && !keyOpsAllowSealing(jwk.key_ops)) reject('"key_ops" must not limit the key to signing');
   const pub = publicMembers(jwk as JWK);
   const key = importPublic(pub, alg);
   if (!canSealTo(key, alg)) reject('cannot be encrypted to (a point of small order or an unusable modulus)');

@@ -92,6 +92,10 @@ describe('parseClientKey', () => {
     ['an alg of another key type', { ...okp, alg: 'RSA-OAEP-256' }, '"alg" must be ECDH-ES for this key type'],
     ['the alg of X25519 on P-256', { ...ec, alg: 'ECDH-ES' }, '"alg" must be ECDH-ES+A256KW for this key type'],
     ['use sig', { ...okp, use: 'sig' }, '"use" must be "enc"'],
+    ['key_ops verify', { ...okp, key_ops: ['verify'] }, '"key_ops" must not limit the key to signing'],
+    ['key_ops naming sign beside deriveBits', { ...ec, key_ops: ['deriveBits', 'sign'] }, '"key_ops" must not limit the key to signing'],
+    ['key_ops that is not an array', { ...okp, key_ops: 'deriveBits' }, '"key_ops" must not limit the key to signing'],
+    ['key_ops holding a number', { ...okp, key_ops: [1] }, '"key_ops" must not limit the key to signing'],
     ['a P-256 point not on the curve', ec, 'is not a valid key'],
     ['an X25519 point of small order (u = 0)', { ...okp, x: Buffer.alloc(32).toString('base64url') }, 'cannot be encrypted to (a point of small order or an unusable modulus)'],
   ])('refuses %s, saying why', async (_name, input, why) => {
@@ -101,6 +105,19 @@ describe('parseClientKey', () => {
   it('takes alg and use when they say what the key is for', async () => {
     const { publicJwk } = await makeClientKey('p256');
     expect((await parseClientKey({ ...publicJwk, alg: 'ECDH-ES+A256KW', use: 'enc' })).alg).toBe('ECDH-ES+A256KW');
+  });
+
+  it('takes the key_ops WebCrypto exports (none for an ECDH public key, encrypt for RSA-OAEP) and keeps none of them', async () => {
+    for (const usages of [['deriveBits'], ['deriveKey', 'deriveBits']] as KeyUsage[][]) {
+      const pair = (await crypto.subtle.generateKey({ name: 'ECDH', namedCurve: 'P-256' }, true, usages)) as CryptoKeyPair;
+      const exported = await crypto.subtle.exportKey('jwk', pair.publicKey);
+      expect(exported.key_ops).toEqual([]);
+      expect((await parseClientKey(exported)).jwk).toEqual({ kty: 'EC', crv: 'P-256', x: exported.x, y: exported.y });
+    }
+    const rsaPair = (await crypto.subtle.generateKey({ name: 'RSA-OAEP', modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-256' }, true, ['encrypt', 'decrypt', 'wrapKey', 'unwrapKey'])) as CryptoKeyPair;
+    const rsaJwk = await crypto.subtle.exportKey('jwk', rsaPair.publicKey);
+    expect(rsaJwk.key_ops).toEqual(['encrypt', 'wrapKey']);
+    await expect(parseClientKey(rsaJwk)).resolves.toMatchObject({ alg: 'RSA-OAEP-256', jwk: { kty: 'RSA', n: rsaJwk.n, e: 'AQAB' } });
   });
 
   it('refuses with the invalid_client_key code', async () => {
