@@ -301,7 +301,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (e.PRESERVE_SESSIONS_ON_REBOOT) {
     checkPassphrase(e.PRIVATE_KEY_PASSPHRASE, 'when PRESERVE_SESSIONS_ON_REBOOT is on');
     if (e.STORE === 'memory') {
-      throw new ConfigError('STORE=memory cannot preserve sessions; use sqlite or redis with PRESERVE_SESSIONS_ON_REBOOT');
+      throw new ConfigError('STORE=memory cannot preserve sessions; use sqlite, redis or postgres with PRESERVE_SESSIONS_ON_REBOOT');
     }
   }
   if (e.STORE === 'postgres' && e.DATABASE_URL === undefined) {

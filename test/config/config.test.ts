@@ -108,6 +108,8 @@ describe('PRESERVE_SESSIONS_ON_REBOOT', () => {
 
   it('refuses STORE=memory when on', () => {
     expectRefusal({ PRESERVE_SESSIONS_ON_REBOOT: '1', PRIVATE_KEY_PASSPHRASE: PASSPHRASE, STORE: 'memory' }, 'STORE');
+    // The message names every store that can preserve sessions.
+    expect(() => loadConfig({ PRESERVE_SESSIONS_ON_REBOOT: '1', PRIVATE_KEY_PASSPHRASE: PASSPHRASE, STORE: 'memory' })).toThrow(/sqlite, redis or postgres/);
     expect(loadConfig({ STORE: 'memory' }).store).toBe('memory');
   });
 });
