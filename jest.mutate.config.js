@@ -1,6 +1,6 @@
 import base from './jest.config.js';
 
-const TOKEN_UNITS = ['tokens/accept', 'tokens/accept-native', 'tokens/accept-cache', 'tokens/client-key', 'tokens/issue', 'tokens/refresh', 'tokens/refusal', 'tokens/dpop'];
+const TOKEN_UNITS = ['tokens/accept', 'tokens/accept-native', 'tokens/accept-cache', 'tokens/client-key', 'tokens/issue', 'tokens/refresh', 'tokens/refusal', 'tokens/dpop', 'tokens/dpop-native'];
 const SESSION_UNITS = ['sessions/rotation', 'sessions/service', 'sessions/life-cycle', 'sessions/proofs'];
 const STORE_CONTRACTS = ['store/memory', 'store/sqlite', 'store/redis', 'store/postgres'];
 const HTTP_TOKENS = ['http/error-handler', 'http/negative-tokens', 'http/negative-client-keys', 'http/dpop-login', 'http/dpop-resource', 'http/dpop-refresh'];

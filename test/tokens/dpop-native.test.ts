@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { DpopProofRejectedError, TokenRejectedError } from '../../src/errors.js';
-import { openProof, proofKeysKept, verifyDpopProof } from '../../src/tokens/dpop.js';
+import { openProof, proofJwk, proofKeysKept, verifyDpopProof } from '../../src/tokens/dpop.js';
 import { canonical, DPOP_POLICY } from '../../src/tokens/policy.js';
 import { makeProof, makeProofKey, type ProofKey } from '../helpers/dpop.js';
 import { base64url } from '../helpers/forge.js';
@@ -19,6 +19,13 @@ const CHECK_REACH = RUNS >= 100;
 const NOW = Date.UTC(2030, 0, 1, 12, 0, 0, 700);
 const NOW_S = Math.floor(NOW / 1000);
 const TARGET: ProofTarget = { htm: 'GET', htu: 'https://auth.example/api/me', token: 'header..iv.ciphertext.tag' };
+
+/** `input` (an encoded header and claims set) signed by a proof key for real, whatever it holds. */
+async function signedBy(key: ProofKey, input: string): Promise<string> {
+  const algorithm = key.alg === 'ES256' ? { name: 'ECDSA', hash: 'SHA-256' } : { name: 'Ed25519' };
+  const signature = await crypto.subtle.sign(algorithm, key.privateKey, new TextEncoder().encode(input));
+  return `${input}.${base64url(new Uint8Array(signature))}`;
+}
 
 type Outcome = { opened: unknown } | { refused: string };
 
@@ -116,6 +123,18 @@ describe.each(['ES256', 'EdDSA'] as const)('openProof (node:crypto) and jose agr
     if (CHECK_REACH) expect([...seen]).toEqual(expect.arrayContaining(['OPENED', 'verify: ERR_JWT_EXPIRED', 'verify: ERR_JWT_CLAIM_VALIDATION_FAILED']));
   });
 
+  it('on exp and nbf at the very second of now, and a claims set that is not an object under a sound signature', async () => {
+    expect(await agree(await proofOf(TARGET, keys, NOW_S, { claims: { exp: NOW_S } }))).toBe('verify: ERR_JWT_EXPIRED');
+    expect(await agree(await proofOf(TARGET, keys, NOW_S, { claims: { exp: NOW_S + 1 } }))).toBe('OPENED');
+    expect(await agree(await proofOf(TARGET, keys, NOW_S, { claims: { nbf: NOW_S } }))).toBe('OPENED');
+    expect(await agree(await proofOf(TARGET, keys, NOW_S, { claims: { nbf: NOW_S + 1 } }))).toBe('verify: ERR_JWT_CLAIM_VALIDATION_FAILED');
+    const header = base64url(JSON.stringify({ typ: 'dpop+jwt', alg, jwk: keys.own.publicJwk }));
+    for (const text of ['null', '[]', '"claims"', '7', '{"htm":', '\u00ff']) {
+      const payload = base64url(Buffer.from(text, 'latin1'));
+      expect(await agree(await signedBy(keys.own, `${header}.${payload}`))).toBe('verify: ERR_JWT_INVALID');
+    }
+  });
+
   it('on a header or a claims set that is not a JSON object, or not UTF-8', async () => {
     const [header, payload] = sound.split('.') as [string, string, string];
     const segments = ['null', '[]', '"dpop"', '42', '{', '{"alg":"ES256"', '\u00ff\u00fe', ''].map((text) => base64url(Buffer.from(text, 'latin1')));
@@ -126,6 +145,17 @@ describe.each(['ES256', 'EdDSA'] as const)('openProof (node:crypto) and jose agr
       reasons.add(await agree(await proofOf(TARGET, keys, NOW_S).then((p) => `${header}.${segment}.${p.split('.')[2]}`)));
     }
     expect(reasons).toContain('verify: ERR_JWS_INVALID');
+  });
+});
+
+describe('proofJwk', () => {
+  it('refuses an alg outside the policy on its own, before looking at the key', async () => {
+    const { publicJwk } = await makeProofKey();
+    // ['ES256'] would read as 'ES256' to a lookup that coerced it to a string.
+    for (const alg of ['HS256', 'none', 42, undefined, 'constructor', ['ES256']]) {
+      expect(() => proofJwk({ typ: 'dpop+jwt', alg, jwk: publicJwk })).toThrow(new DpopProofRejectedError('alg not allowed'));
+    }
+    expect(proofJwk({ typ: 'dpop+jwt', alg: 'ES256', jwk: { ...publicJwk, kid: 'k', use: 'sig' } })).toEqual({ kty: 'EC', crv: 'P-256', x: publicJwk.x, y: publicJwk.y });
   });
 });
 
