@@ -1,10 +1,11 @@
 // `npm run bench`: this server side by side with what a user would pick instead, each in its own
 // process, measured from outside by server CPU time per answered request. Method: docs/performance.md.
 //
-//   node scripts/bench.mjs [--rounds 3] [--seconds 5] [--connections 50] [--trials 20] [--login-clients 4]
-//                          [--json file] [--svg file] [--smoke]
+//   node scripts/bench.mjs [--rounds 3] [--section-rounds 5] [--seconds 5] [--connections 50] [--trials 20]
+//                          [--login-clients 4] [--json file] [--svg file] [--smoke]
 //
-// Environment: BENCH_ROUNDS, BENCH_SECONDS, BENCH_CONNECTIONS, BENCH_TRIALS, BENCH_LOGIN_CLIENTS;
+// Environment: BENCH_ROUNDS, BENCH_SECTION_ROUNDS (the login-isolation and WORKERS sections), BENCH_SECONDS,
+// BENCH_CONNECTIONS, BENCH_TRIALS, BENCH_LOGIN_CLIENTS;
 // BENCH_LOADER (wrk or autocannon for the WORKERS section; default wrk when installed);
 // BENCH_REDIS_URL (default redis://127.0.0.1:6379) and BENCH_PG_URL (default
 // postgres://postgres@127.0.0.1:5432/postgres, where a fresh database is created and dropped) for the
@@ -30,13 +31,16 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const { values: flags } = parseArgs({
   options: {
     smoke: { type: 'boolean', default: false },
-    rounds: { type: 'string' }, seconds: { type: 'string' }, connections: { type: 'string' }, trials: { type: 'string' }, 'login-clients': { type: 'string' },
+    rounds: { type: 'string' }, 'section-rounds': { type: 'string' }, seconds: { type: 'string' }, connections: { type: 'string' }, trials: { type: 'string' }, 'login-clients': { type: 'string' },
     json: { type: 'string' }, svg: { type: 'string' },
   },
 });
 const number = (flag, variable, full, smoke) => Number(flag ?? process.env[variable] ?? (flags.smoke ? smoke : full));
 const options = {
   rounds: number(flags.rounds, 'BENCH_ROUNDS', 3, 1),
+  // Their figures are one ratio of two p99s or of two throughputs, which move more between runs of the
+  // same load than a CPU time per request does: a median over more rounds.
+  sectionRounds: number(flags['section-rounds'], 'BENCH_SECTION_ROUNDS', 5, 1),
   seconds: number(flags.seconds, 'BENCH_SECONDS', 5, 0.5),
   connections: number(flags.connections, 'BENCH_CONNECTIONS', 50, 20),
   trials: number(flags.trials, 'BENCH_TRIALS', 20, 3),
@@ -160,8 +164,8 @@ try {
   for (const line of tableLines(caseList, cases, computed)) out(line);
 
   const isolationLoad = loader.name === 'wrk' ? 'wrk (one thread; latencies in µs)' : 'autocannon (latencies in whole ms)';
-  out(`\nlogin isolation: GET /api/me (warm) alone, then while ${options.loginClients} clients loop POST /auth/login, then alone again; load by ${isolationLoad}`);
-  const isolation = await loginIsolation(server, warm.sealed, { ...options, clients: options.loginClients, loader });
+  out(`\nlogin isolation: GET /api/me (warm) alone, then while ${options.loginClients} clients loop POST /auth/login, then alone again, ${options.sectionRounds} rounds; load by ${isolationLoad}`);
+  const isolation = await loginIsolation(server, warm.sealed, { ...options, rounds: options.sectionRounds, clients: options.loginClients, loader });
   const fmt = (value, digits = 1) => (value === null ? '–' : value.toFixed(digits));
   out(`  p99 alone ${fmt(isolation.alone.p99, 2)} ms, during ${fmt(isolation.during.p99, 2)} ms: ${fmt(isolation.p99Ratio, 2)}× (goal ≤ 2×); req/s ${fmt(isolation.alone.rps, 0)} → ${fmt(isolation.during.rps, 0)}`);
   const byRound = (list) => list.map((value) => fmt(value, 2)).join(' ');
@@ -170,12 +174,12 @@ try {
   const refusedIn = l.refusedP50Ms === null ? '' : `; refusals in p50 ${fmt(l.refusedP50Ms, 0)} ms, p99 ${fmt(l.refusedP99Ms, 0)} ms`;
   out(`  logins: ${l.total} answered: ${l.ok} 200, ${l.tooMany} 429, ${l.unavailable} 503 (${l.withRetryAfter} of those with Retry-After), ${l.other} other; p50 ${fmt(l.p50Ms, 0)} ms, p99 ${fmt(l.p99Ms, 0)} ms${refusedIn}`);
 
-  out(`\nWORKERS=2 against WORKERS=1, warm GET /api/me (CPU summed over the workers and the primary), load by ${loader.name === 'wrk' ? 'wrk (one thread)' : 'autocannon'}`);
+  out(`\nWORKERS=2 against WORKERS=1, warm GET /api/me (CPU summed over the workers and the primary), ${options.sectionRounds} rounds, load by ${loader.name === 'wrk' ? 'wrk (one thread)' : 'autocannon'}`);
   if (loader.name === 'autocannon') {
     out(`  ${loader.why}: autocannon drives this section instead of wrk, and its own CPU per request holds two workers back (apt-get install wrk; docs/performance.md)`);
   }
   const clusterToken = await login(cluster.url);
-  const workers = await workersComparison(server, cluster, warm.sealed, clusterToken.sealed, { ...options, loader });
+  const workers = await workersComparison(server, cluster, warm.sealed, clusterToken.sealed, { ...options, rounds: options.sectionRounds, loader });
   for (const [name, w] of [['WORKERS=1', workers.workers1], ['WORKERS=2', workers.workers2]]) {
     out(`  ${name}: ${fmt(w.rps, 0)} req/s, ${fmt(w.cpuUsPerRequest, 0)} CPU µs/req (${fmt(w.cores, 2)} cores), p50 ${fmt(w.p50)} ms, p99 ${fmt(w.p99)} ms, ${w.ok} 2xx, ${w.non2xx} non-2xx${w.errors ? `, ${w.errors} socket errors` : ''}; ${loader.name} ${fmt(w.loaderCpuUsPerRequest, 0)} CPU µs/req; other work ${fmt(w.otherCores, 2)} cores`);
   }
