@@ -1,4 +1,4 @@
-import { constants, createDecipheriv, createHash, createPublicKey, diffieHellman, KeyObject, privateDecrypt, randomBytes, verify } from 'node:crypto';
+import { constants, createDecipheriv, createHash, createPublicKey, diffieHellman, KeyObject, privateDecrypt, randomBytes, sign, verify } from 'node:crypto';
 import { TokenRejectedError } from '../errors.js';
 import { CONTENT_ENCRYPTION } from '../keys/algorithms.js';
 import type { KeyManager } from '../keys/manager.js';
@@ -21,7 +21,7 @@ const TAG_BYTES = 16;
 /** The fixed initial value of RFC 3394 key wrap. */
 export const AES_KW_IV = Buffer.from('A6A6A6A6A6A6A6A6', 'hex');
 /** RFC 7518 §3.5: PS256 signatures use a salt as long as the SHA-256 hash. */
-export const PSS_SALT_BYTES = 32;
+const PSS_SALT_BYTES = 32;
 /** ES256 and EdDSA signatures: r‖s (RFC 7518 §3.4) or R‖S (RFC 8037), 64 bytes. */
 const SIGNATURE_BYTES = 64;
 
@@ -206,23 +206,51 @@ export function concatKdf(shared: Buffer, algorithmId: string, apu: Buffer = Buf
     .digest();
 }
 
+/** How node:crypto signs and checks under one JWS algorithm, as WebCrypto does. */
+interface JwsSignature {
+  /** The digest `sign`/`verify` take (`null`: Ed25519 hashes inside). */
+  readonly digest: 'sha256' | null;
+  /** The key options beside the key: the signature's encoding or padding. */
+  readonly options: { readonly dsaEncoding?: 'ieee-p1363'; readonly padding?: number; readonly saltLength?: number };
+  /** The exact length of a signature, where it is fixed. */
+  readonly bytes?: number;
+}
+
+/**
+ * The JWS algorithms the server signs with and accepts signatures under (server tokens and DPoP
+ * proofs): ES256 as r‖s (RFC 7518 §3.4), EdDSA over Ed25519 (RFC 8037), PS256 with a salt as long as
+ * the hash (RFC 7518 §3.5). Issuing signs and accepting verifies from this one table.
+ */
+const JWS_SIGNATURES: Readonly<Record<string, JwsSignature>> = Object.freeze({
+  ES256: { digest: 'sha256', options: { dsaEncoding: 'ieee-p1363' }, bytes: SIGNATURE_BYTES },
+  EdDSA: { digest: null, options: {}, bytes: SIGNATURE_BYTES },
+  PS256: { digest: 'sha256', options: { padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: PSS_SALT_BYTES } },
+});
+
+/** The table's entry for `alg`, own members only (`constructor` is no algorithm). */
+const jwsSignature = (alg: string): JwsSignature | undefined => (Object.hasOwn(JWS_SIGNATURES, alg) ? JWS_SIGNATURES[alg] : undefined);
+
+/**
+ * The signature of `input` by `privateKey` under the JWS algorithm `alg`, as WebCrypto makes it.
+ *
+ * @throws {Error} for an algorithm outside the table.
+ */
+export function signatureFor(alg: string, privateKey: KeyObject, input: Buffer): Buffer {
+  const spec = jwsSignature(alg);
+  if (!spec) throw new Error(`no signing algorithm ${alg}`);
+  return sign(spec.digest, input, { key: privateKey, ...spec.options });
+}
+
 /**
  * Whether `signature` is a signature of `input` by `publicKey` under the JWS algorithm `alg`, as
  * WebCrypto checks it (ES256 and EdDSA: exactly 64 bytes; ES256 as r‖s). Any other `alg`, and any
  * error OpenSSL raises, is `false`. The server's tokens and DPoP proofs are both checked here.
  */
 export function signatureValidFor(alg: string, publicKey: KeyObject, input: Buffer, signature: Buffer): boolean {
+  const spec = jwsSignature(alg);
+  if (!spec || (spec.bytes !== undefined && signature.length !== spec.bytes)) return false;
   try {
-    switch (alg) {
-      case 'ES256':
-        return signature.length === SIGNATURE_BYTES && verify('sha256', input, { key: publicKey, dsaEncoding: 'ieee-p1363' }, signature);
-      case 'EdDSA':
-        return signature.length === SIGNATURE_BYTES && verify(null, input, publicKey, signature);
-      case 'PS256':
-        return verify('sha256', input, { key: publicKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: PSS_SALT_BYTES }, signature);
-      default:
-        return false;
-    }
+    return verify(spec.digest, input, { key: publicKey, ...spec.options }, signature);
   } catch {
     return false;
   }

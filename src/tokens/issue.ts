@@ -1,8 +1,8 @@
-import { constants, createCipheriv, diffieHellman, publicEncrypt, randomBytes, randomUUID, sign, type KeyObject } from 'node:crypto';
+import { constants, createCipheriv, diffieHellman, publicEncrypt, randomBytes, randomUUID, type KeyObject } from 'node:crypto';
 import { CONTENT_ENCRYPTION } from '../keys/algorithms.js';
 import { generateDetached, type DetachedKeyPair } from '../keys/node-keys.js';
 import type { ServerKey } from '../keys/server-key.js';
-import { AES_KW_IV, CEK_BYTES, concatKdf, IV_BYTES, nodeKeysOf, PSS_SALT_BYTES } from './accept-native.js';
+import { AES_KW_IV, CEK_BYTES, concatKdf, IV_BYTES, nodeKeysOf, signatureFor } from './accept-native.js';
 import type { ClientKey } from './client-key.js';
 import { ACCEPT_POLICY } from './policy.js';
 
@@ -50,28 +50,13 @@ export async function issueAccessToken(input: IssueInput): Promise<IssuedToken> 
   const header = json({ alg: input.signingKey.alg, kid: input.signingKey.kid, typ: ACCEPT_POLICY.tokenType });
   const payload = json({ ...claims, iss: input.issuer, sub: input.subject, aud: input.audience, iat, exp: iat + expiresIn, jti });
   const signingInput = `${header}.${payload}`;
-  const jws = `${signingInput}.${signatureOf(input.signingKey, Buffer.from(signingInput, 'ascii')).toString('base64url')}`;
+  const jws = `${signingInput}.${signatureFor(input.signingKey.alg, nodeKeysOf(input.signingKey).privateKey, Buffer.from(signingInput, 'ascii')).toString('base64url')}`;
   return { token: sealTo(input.clientKey, jws), jti, expiresIn };
 }
 
 /** A JSON object as a base64url segment. */
 function json(value: Record<string, unknown>): string {
   return Buffer.from(JSON.stringify(value), 'utf8').toString('base64url');
-}
-
-/** The server key's signature of `input` under its algorithm, as WebCrypto makes it (r‖s for ES256). */
-function signatureOf(key: ServerKey, input: Buffer): Buffer {
-  const { privateKey } = nodeKeysOf(key);
-  switch (key.alg) {
-    case 'ES256':
-      return sign('sha256', input, { key: privateKey, dsaEncoding: 'ieee-p1363' });
-    case 'EdDSA':
-      return sign(null, input, privateKey);
-    case 'PS256':
-      return sign('sha256', input, { key: privateKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: PSS_SALT_BYTES });
-    default:
-      throw new Error(`no signing algorithm ${key.alg}`);
-  }
 }
 
 /**

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, sign, verify } from 'node:crypto';
 import fc from 'fast-check';
 import { ENCRYPTION_SPECS, SIGNING_SPECS } from '../../src/keys/algorithms.js';
 import type { KeyManager } from '../../src/keys/manager.js';
@@ -6,7 +6,7 @@ import { generateDetached, generatePrivateKey } from '../../src/keys/node-keys.j
 import { toServerKey, type ServerKey } from '../../src/keys/server-key.js';
 import { TokenRejectedError } from '../../src/errors.js';
 import { acceptAccessToken, acceptWithJose, type AcceptOptions } from '../../src/tokens/accept.js';
-import { SignatureMemo, checkClaims, concatKdf } from '../../src/tokens/accept-native.js';
+import { SignatureMemo, checkClaims, concatKdf, nodeKeysOf, signatureFor, signatureValidFor } from '../../src/tokens/accept-native.js';
 import { refusalKind } from '../../src/tokens/refusal.js';
 import { ACCEPT_POLICY } from '../../src/tokens/policy.js';
 import { brokenClaims } from '../fuzz/claims.js';
@@ -556,5 +556,41 @@ describe('SignatureMemo', () => {
     // One of exactly the limit is kept, in place of everything else.
     memo.add(k, 'f'.repeat(10));
     expect(['dd', 'f'.repeat(10)].map((s) => memo.has(k, s))).toEqual([false, true]);
+  });
+});
+
+describe('the JWS signature table (signatureFor, signatureValidFor), shared by issuing, accepting and DPoP proofs', () => {
+  it.each(Object.values(SIGNING_SPECS))('signs under $alg as WebCrypto verifies, and checks as WebCrypto signs', async (spec) => {
+    const key = await serverKeyFor(spec);
+    const { privateKey, publicKey } = nodeKeysOf(key);
+    const input = Buffer.from('header.payload', 'ascii');
+    const signature = signatureFor(spec.alg, privateKey, input);
+    const webCrypto: Record<string, EcdsaParams | RsaPssParams | Algorithm> = { ES256: { name: 'ECDSA', hash: 'SHA-256' }, EdDSA: { name: 'Ed25519' }, PS256: { name: 'RSA-PSS', saltLength: 32 } };
+    const algorithm = webCrypto[spec.alg] as EcdsaParams | RsaPssParams | Algorithm;
+    expect(await crypto.subtle.verify(algorithm, key.publicKey, new Uint8Array(signature), new Uint8Array(input))).toBe(true);
+    const theirs = Buffer.from(await crypto.subtle.sign(algorithm, key.privateKey, new Uint8Array(input)));
+    expect(signatureValidFor(spec.alg, publicKey, input, theirs)).toBe(true);
+    expect(signatureValidFor(spec.alg, publicKey, Buffer.from('header.payloaD', 'ascii'), theirs)).toBe(false);
+    // Under another algorithm's rules, the same bytes are no signature.
+    for (const other of Object.keys(SIGNING_SPECS).filter((alg) => alg !== spec.alg)) expect(signatureValidFor(other, publicKey, input, theirs)).toBe(false);
+  });
+
+  it('holds ES256 and EdDSA signatures to 64 bytes, r‖s for ES256 (a DER signature is refused)', async () => {
+    const key = await serverKeyFor(SIGNING_SPECS.ES256);
+    const { privateKey, publicKey } = nodeKeysOf(key);
+    const input = Buffer.from('header.payload', 'ascii');
+    const der = sign('sha256', input, privateKey);
+    expect(verify('sha256', input, publicKey, der)).toBe(true);
+    expect(signatureValidFor('ES256', publicKey, input, der)).toBe(false);
+    expect(signatureValidFor('ES256', publicKey, input, Buffer.concat([signatureFor('ES256', privateKey, input), Buffer.alloc(1)]))).toBe(false);
+  });
+
+  it('knows no other algorithm, inherited names included', async () => {
+    const { privateKey, publicKey } = nodeKeysOf(await serverKeyFor(SIGNING_SPECS.ES256));
+    const input = Buffer.from('x', 'ascii');
+    for (const alg of ['HS256', 'RS256', 'none', 'es256', 'constructor', '__proto__', 'toString', '']) {
+      expect(() => signatureFor(alg, privateKey, input)).toThrow(`no signing algorithm ${alg}`);
+      expect(signatureValidFor(alg, publicKey, input, Buffer.alloc(64))).toBe(false);
+    }
   });
 });
