@@ -70,6 +70,11 @@ export interface Config {
   /** `LOGIN_CONCURRENCY`: password hashes computed at once by this process (`auto`: {@link defaultLoginConcurrency}). */
   readonly loginConcurrency: number;
   /**
+   * `LOGIN_RATE_WHEN_BUSY`: while the event loop is saturated, the password checks this process
+   * starts per second at most (0: never paced).
+   */
+  readonly loginRateWhenBusy: number;
+  /**
    * `HASH_PRIORITY`: how the threads that compute password hashes yield the cores to requests:
    * `idle` (default; Linux's SCHED_IDLE, else nice 19) or a nice value, 0 (the process's priority) to 19.
    */
@@ -234,6 +239,7 @@ const schema = z.object({
   LOGIN_RATE_LIMIT: integer('10', 1, 1_000_000),
   LOGIN_IP_RATE_LIMIT: integer('100', 1, 1_000_000),
   LOGIN_CONCURRENCY: countOrAuto('auto', 1, 1024),
+  LOGIN_RATE_WHEN_BUSY: integer('5', 0, 100_000),
   HASH_PRIORITY: hashPriority(),
   SHUTDOWN_TIMEOUT: duration('10s'),
   REQUEST_TIMEOUT: duration('30s'),
@@ -344,6 +350,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     loginRateLimit: e.LOGIN_RATE_LIMIT,
     loginIpRateLimit: e.LOGIN_IP_RATE_LIMIT,
     loginConcurrency: e.LOGIN_CONCURRENCY ?? defaultLoginConcurrency(cores, workers),
+    loginRateWhenBusy: e.LOGIN_RATE_WHEN_BUSY,
     hashPriority: e.HASH_PRIORITY,
     shutdownTimeout: e.SHUTDOWN_TIMEOUT,
     requestTimeout: e.REQUEST_TIMEOUT,

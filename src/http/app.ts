@@ -15,7 +15,7 @@ import type { SessionStore } from '../store/types.js';
 import type { LoginThrottle } from '../throttle/index.js';
 import { errorHandler, methodNotAllowed, notFound, RETRY_AFTER_SECONDS, sendError } from './error-handler.js';
 import { cookies, jsonBody } from './body.js';
-import { HashingGate } from './hashing-gate.js';
+import { EventLoopLoad, HashingGate } from './hashing-gate.js';
 import { FastLane } from './lane.js';
 import { loginOutcomes } from './login-outcomes.js';
 import { isBearerRequest, principalOf, requireAuth } from './require-auth.js';
@@ -128,7 +128,8 @@ export function createApp(deps: AppDependencies, options: AppOptions = {}): Expr
   // The fast lane runs the same front middleware: each reads only Node's own request and response.
   const lane = new FastLane();
   lane.use(...front);
-  const hashingGate = new HashingGate(config.loginConcurrency);
+  const pacing = config.loginRateWhenBusy > 0 ? { ratePerSecond: config.loginRateWhenBusy, load: new EventLoopLoad() } : undefined;
+  const hashingGate = new HashingGate(config.loginConcurrency, undefined, pacing);
   app.locals.hashingGate = hashingGate;
 
   app.get('/', homePage);

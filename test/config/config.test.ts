@@ -212,6 +212,10 @@ describe('running as a fleet', () => {
     ['LOGIN_IP_RATE_LIMIT', '0'],
     ['LOGIN_CONCURRENCY', '0'],
     ['LOGIN_CONCURRENCY', 'many'],
+    ['LOGIN_RATE_WHEN_BUSY', '-1'],
+    ['LOGIN_RATE_WHEN_BUSY', '2.5'],
+    ['LOGIN_RATE_WHEN_BUSY', 'fast'],
+    ['LOGIN_RATE_WHEN_BUSY', '100001'],
     ['HASH_PRIORITY', '-1'],
     ['HASH_PRIORITY', '20'],
     ['HASH_PRIORITY', 'low'],
@@ -240,6 +244,9 @@ describe('running as a fleet', () => {
   });
 
   it('reads HASH_PRIORITY as idle or a nice value from 0 (the process priority) to 19 (the lowest)', () => {
+    expect(loadConfig({}).loginRateWhenBusy).toBe(5);
+    expect(loadConfig({ LOGIN_RATE_WHEN_BUSY: '0' }).loginRateWhenBusy).toBe(0);
+    expect(loadConfig({ LOGIN_RATE_WHEN_BUSY: '40' }).loginRateWhenBusy).toBe(40);
     expect(loadConfig({ HASH_PRIORITY: 'idle' }).hashPriority).toBe('idle');
     expect(loadConfig({ HASH_PRIORITY: '0' }).hashPriority).toBe(0);
     expect(loadConfig({ HASH_PRIORITY: '19' }).hashPriority).toBe(19);

@@ -1,6 +1,6 @@
 import request from 'supertest';
 import { HttpError } from '../../src/errors.js';
-import { HashingGate } from '../../src/http/hashing-gate.js';
+import { BUSY_UTILIZATION, EventLoopLoad, HashingGate, LOAD_WINDOW_MS, type BusyPacing } from '../../src/http/hashing-gate.js';
 import type { SessionService } from '../../src/sessions/service.js';
 import { makeClientKey } from '../helpers/client.js';
 import { startTestServer, type TestServer } from '../helpers/runtime.js';
@@ -39,6 +39,117 @@ describe('HashingGate', () => {
     const gate = new HashingGate(1, 0);
     await expect(gate.run(() => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
     expect(await gate.run(async () => 'next')).toBe('next');
+  });
+});
+
+/** A pacing clock that moves only when a paced task sleeps, and a load the test sets. */
+function fakePacing(ratePerSecond: number): { pacing: BusyPacing; load: { busyNow: boolean }; slept: number[]; clock: { now: number } } {
+  const clock = { now: 1_000 };
+  const load = { busyNow: true };
+  const slept: number[] = [];
+  const pacing: BusyPacing = {
+    ratePerSecond,
+    load: { busy: () => load.busyNow },
+    now: () => clock.now,
+    sleep: async (ms: number) => {
+      slept.push(ms);
+      clock.now += ms;
+    },
+  };
+  return { pacing, load, slept, clock };
+}
+
+describe('HashingGate while the event loop is saturated (LOGIN_RATE_WHEN_BUSY)', () => {
+  it('starts at most ratePerSecond tasks a second, evenly spaced, in order', async () => {
+    const { pacing, slept, clock } = fakePacing(5);
+    const gate = new HashingGate(1, 10, pacing);
+    const started: number[] = [];
+    await Promise.all(Array.from({ length: 4 }, (_, i) => gate.run(async () => void started.push(clock.now + i / 1000))));
+    // The first starts at once, each next one 200 ms after the one before.
+    expect(started.map((t) => Math.round(t))).toEqual([1_000, 1_200, 1_400, 1_600]);
+    expect(slept).toEqual([200, 200, 200]);
+  });
+
+  it('does not pace while the loop is not saturated, nor with a rate of 0', async () => {
+    const idle = fakePacing(5);
+    idle.load.busyNow = false;
+    const gate = new HashingGate(1, 10, idle.pacing);
+    await Promise.all(Array.from({ length: 5 }, () => gate.run(async () => 'ok')));
+    expect(idle.slept).toEqual([]);
+    const off = fakePacing(0);
+    const unpaced = new HashingGate(1, 10, off.pacing);
+    await Promise.all(Array.from({ length: 5 }, () => unpaced.run(async () => 'ok')));
+    expect(off.slept).toEqual([]);
+  });
+
+  it('counts a task that waits its turn as running, so the queue fills and the surplus is refused at once', async () => {
+    const { pacing } = fakePacing(5);
+    let wake!: () => void;
+    // A sleep the test ends: the first task holds its slot while it waits.
+    const held: BusyPacing = { ...pacing, now: () => 0, sleep: () => new Promise<void>((resolve) => (wake = resolve)) };
+    const gate = new HashingGate(1, 1, held);
+    // The first has no one before it and starts at once; the second must wait 200 ms for its turn.
+    expect(await gate.run(async () => 'first')).toBe('first');
+    const second = gate.run(async () => 'second');
+    await tick();
+    const third = gate.run(async () => 'third');
+    await tick();
+    expect([gate.running, gate.waiting]).toEqual([1, 1]);
+    const refusal = await gate.run(async () => 'never').catch((error: unknown) => error);
+    expect((refusal as HttpError).code).toBe('temporarily_unavailable');
+    while ([gate.running, gate.waiting].join() !== '0,0') {
+      wake?.();
+      await tick();
+    }
+    expect(await Promise.all([second, third])).toEqual(['second', 'third']);
+  });
+
+  it('picks up where the spacing left off once the loop has been quiet: no burst is saved up', async () => {
+    const { pacing, load, slept, clock } = fakePacing(5);
+    const gate = new HashingGate(1, 10, pacing);
+    await gate.run(async () => 'a');
+    load.busyNow = false;
+    clock.now += 10_000;
+    await gate.run(async () => 'quiet');
+    load.busyNow = true;
+    await gate.run(async () => 'b');
+    await gate.run(async () => 'c');
+    expect(slept).toEqual([200]);
+  });
+});
+
+describe('EventLoopLoad', () => {
+  it(`reads the loop as busy when it ran callbacks at least ${BUSY_UTILIZATION * 100} % of a window of ${LOAD_WINDOW_MS} ms or more`, () => {
+    const clock = { now: 0 };
+    const times = { active: 0, idle: 0 };
+    const load = new EventLoopLoad(() => ({ ...times }), () => clock.now);
+    const pass = (ms: number, share: number) => {
+      clock.now += ms;
+      times.active += ms * share;
+      times.idle += ms * (1 - share);
+    };
+    expect(load.busy()).toBe(false);
+    pass(LOAD_WINDOW_MS, 0.95);
+    expect(load.busy()).toBe(true);
+    // Within the window, the last reading stands.
+    pass(LOAD_WINDOW_MS / 2, 0.1);
+    expect(load.busy()).toBe(true);
+    pass(LOAD_WINDOW_MS / 2, 0.1);
+    expect(load.busy()).toBe(false);
+    pass(LOAD_WINDOW_MS, BUSY_UTILIZATION);
+    expect(load.busy()).toBe(true);
+    pass(LOAD_WINDOW_MS, BUSY_UTILIZATION - 0.01);
+    expect(load.busy()).toBe(false);
+    // A long quiet stretch since the last reading counts as one window.
+    pass(60_000, 0);
+    expect(load.busy()).toBe(false);
+  });
+
+  it("reads the real loop's utilization: busy after a window spent running one callback", () => {
+    const load = new EventLoopLoad();
+    const spinUntil = performance.now() + LOAD_WINDOW_MS + 50;
+    while (performance.now() < spinUntil);
+    expect(load.busy()).toBe(true);
   });
 });
 
