@@ -32,7 +32,7 @@ export { metricsServer, type MetricsSource } from './metrics/server.js';
 export { listen, ListenError } from './http/listen.js';
 export { buildRuntime, createLogger, type Runtime, type RuntimeOptions } from './boot.js';
 export { createApp, type AppDependencies, type AppOptions } from './http/app.js';
-export { EventLoopLoad, HashingGate, QUEUE_PER_SLOT, type BusyPacing } from './http/hashing-gate.js';
+export { BUSY_UTILIZATION, EventLoopLoad, HashingGate, LOAD_WINDOW_MS, QUEUE_PER_SLOT, type BusyPacing, type LoopTimes } from './http/hashing-gate.js';
 export { errorHandler, notFound } from './http/error-handler.js';
 export { requireAuth, principalOf } from './http/require-auth.js';
 export { ERRORS, PROTECTED_ROUTE_STATUS, AuthError, HttpError, MigrationError, RateLimitedError, StoreUnavailableError, TokenRejectedError, DpopProofRejectedError, type ErrorCode } from './errors.js';
