@@ -85,17 +85,18 @@ export async function loginIsolation(server, sealed, { rounds, seconds, connecti
   const d = summarize(during);
   const ratioOf = (x, y) => (x.p99 && y.p99 ? x.p99 / y.p99 : null);
   const spread = (x, y) => (x.p99 && y.p99 ? Math.max(x.p99, y.p99) / Math.min(x.p99, y.p99) : null);
+  const floors = alone.map((r, i) => spread(r, aloneAgain[i]));
   const sum = (key) => logins.reduce((total, round) => total + round[key], 0);
   return {
     clients,
     loader: loader?.name ?? 'autocannon',
     alone: a,
     during: d,
-    p99Ratio: a.p99 && d.p99 !== null ? d.p99 / a.p99 : null,
+    p99Ratio: ratioOf(d, a),
     p99RatioByRound: during.map((r, i) => ratioOf(r, alone[i])),
     aloneAgain: summarize(aloneAgain),
-    noiseFloor: median(alone.map((r, i) => spread(r, aloneAgain[i]))),
-    noiseFloorByRound: alone.map((r, i) => spread(r, aloneAgain[i])),
+    noiseFloor: median(floors),
+    noiseFloorByRound: floors,
     rpsRatio: a.rps ? d.rps / a.rps : null,
     logins: {
       total: sum('total'), ok: sum('ok'), tooMany: sum('tooMany'), unavailable: sum('unavailable'),

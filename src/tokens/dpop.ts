@@ -2,7 +2,7 @@ import { createHash, createPublicKey, type JsonWebKey, type KeyObject } from 'no
 import type { JWK } from 'jose';
 import { DpopProofRejectedError, TokenRejectedError } from '../errors.js';
 import { jwkThumbprint } from '../keys/server-key.js';
-import { checkCrit, jsonObjectOf, normalizeTyp, signatureValidFor } from './accept-native.js';
+import { checkCrit, fail, jsonObjectOf, normalizeTyp, signatureValidFor } from './jose-native.js';
 import { canonical, DPOP_POLICY } from './policy.js';
 
 /** The request a DPoP proof must describe, and the server's clock. */
@@ -167,23 +167,23 @@ export function openProof(proof: string, now: number): OpenedProof {
   const header = jsonObjectOf(encodedHeader, 'ERR_JWS_INVALID');
   checkCrit(header, ['b64'], 'ERR_JWS_INVALID');
   const { alg } = header;
-  if (typeof alg !== 'string' || alg === '') throw new TokenRejectedError('ERR_JWS_INVALID');
-  if (!Object.hasOwn(policy.keys, alg)) throw new TokenRejectedError('ERR_JOSE_ALG_NOT_ALLOWED');
+  if (typeof alg !== 'string' || alg === '') fail('ERR_JWS_INVALID');
+  if (!Object.hasOwn(policy.keys, alg)) fail('ERR_JOSE_ALG_NOT_ALLOWED');
   const { key, jkt } = importedProofKey(proofJwk(header));
   const input = Buffer.from(`${encodedHeader}.${encodedPayload}`, 'ascii');
-  if (!signatureValidFor(alg, key, input, Buffer.from(encodedSignature, 'base64url'))) throw new TokenRejectedError('ERR_JWS_SIGNATURE_VERIFICATION_FAILED');
+  if (!signatureValidFor(alg, key, input, Buffer.from(encodedSignature, 'base64url'))) fail('ERR_JWS_SIGNATURE_VERIFICATION_FAILED');
   const payload = jsonObjectOf(encodedPayload, 'ERR_JWT_INVALID');
   const invalid = 'ERR_JWT_CLAIM_VALIDATION_FAILED';
-  if (typeof header.typ !== 'string' || normalizeTyp(header.typ) !== normalizeTyp(policy.proofType)) throw new TokenRejectedError(invalid);
-  for (const name of policy.requiredClaims) if (!Object.hasOwn(payload, name)) throw new TokenRejectedError(invalid);
+  if (typeof header.typ !== 'string' || normalizeTyp(header.typ) !== normalizeTyp(policy.proofType)) fail(invalid);
+  for (const name of policy.requiredClaims) if (!Object.hasOwn(payload, name)) fail(invalid);
   // jose reads the time through a Date: the same rounding.
   const seconds = Math.floor(new Date(now).getTime() / 1000);
   const { iat, nbf, exp } = payload;
   // `iat` is present (a required claim): jose checks that it is a number, not when it was.
-  if (typeof iat !== 'number') throw new TokenRejectedError(invalid);
-  if (nbf !== undefined && (typeof nbf !== 'number' || nbf > seconds)) throw new TokenRejectedError(invalid);
-  if (exp !== undefined && typeof exp !== 'number') throw new TokenRejectedError(invalid);
-  if (exp !== undefined && (exp as number) <= seconds) throw new TokenRejectedError('ERR_JWT_EXPIRED');
+  if (typeof iat !== 'number') fail(invalid);
+  if (nbf !== undefined && (typeof nbf !== 'number' || nbf > seconds)) fail(invalid);
+  if (exp !== undefined && typeof exp !== 'number') fail(invalid);
+  if (exp !== undefined && (exp as number) <= seconds) fail('ERR_JWT_EXPIRED');
   return { payload, jkt };
 }
 

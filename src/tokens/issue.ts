@@ -2,7 +2,7 @@ import { constants, createCipheriv, diffieHellman, publicEncrypt, randomBytes, r
 import { CONTENT_ENCRYPTION } from '../keys/algorithms.js';
 import { generateDetached, type DetachedKeyPair } from '../keys/node-keys.js';
 import type { ServerKey } from '../keys/server-key.js';
-import { AES_KW_IV, CEK_BYTES, concatKdf, IV_BYTES, nodeKeysOf, signatureFor } from './accept-native.js';
+import { AES_KW_IV, CEK_BYTES, concatKdf, IV_BYTES, nodeKeysOf, signatureFor } from './jose-native.js';
 import type { ClientKey } from './client-key.js';
 import { ACCEPT_POLICY } from './policy.js';
 

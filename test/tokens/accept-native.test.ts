@@ -6,7 +6,8 @@ import { generateDetached, generatePrivateKey } from '../../src/keys/node-keys.j
 import { toServerKey, type ServerKey } from '../../src/keys/server-key.js';
 import { TokenRejectedError } from '../../src/errors.js';
 import { acceptAccessToken, acceptWithJose, type AcceptOptions } from '../../src/tokens/accept.js';
-import { SignatureMemo, checkClaims, concatKdf, nodeKeysOf, signatureFor, signatureValidFor } from '../../src/tokens/accept-native.js';
+import { SignatureMemo, checkClaims } from '../../src/tokens/accept-native.js';
+import { concatKdf, nodeKeysOf, signatureFor, signatureValidFor } from '../../src/tokens/jose-native.js';
 import { refusalKind } from '../../src/tokens/refusal.js';
 import { ACCEPT_POLICY } from '../../src/tokens/policy.js';
 import { brokenClaims } from '../fuzz/claims.js';
